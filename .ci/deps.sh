@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end tests need and the machine lacks: the aws cli
+# and boto3 (the Go clients come through the Go module proxy). On Debian as
+# root it installs them with apt; elsewhere it says exactly what to run.
+set -euo pipefail
+missing=()
+command -v aws >/dev/null 2>&1 || missing+=(awscli)
+python3 -c 'import boto3' >/dev/null 2>&1 || missing+=(python3-boto3)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing ${missing[*]} with apt-get"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  exit 0
+fi
+echo "The end-to-end tests need: ${missing[*]}" >&2
+echo "Install them with: sudo apt-get install -y ${missing[*]}   (or: pip install awscli boto3)" >&2
+exit 1

@@ -1,0 +1,181 @@
+// Package app is the composition root: it turns configuration into a
+// metadata store, backends and the S3 handler. It is the only place that
+// picks implementations; the standalone server and the Lambda functions both
+// build their handler here.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cloudraya/raya/backends"
+	"github.com/cloudraya/raya/backends/fsbackend"
+	"github.com/cloudraya/raya/gateway/admin"
+	"github.com/cloudraya/raya/gateway/meta"
+	"github.com/cloudraya/raya/gateway/meta/boltstore"
+	"github.com/cloudraya/raya/gateway/s3api"
+)
+
+// LocalBackend is the name of the local-disk backend.
+const LocalBackend = "local"
+
+// Config is what the gateway is built from.
+type Config struct {
+	// DataDir holds all local state: the embedded metadata store, the
+	// local-disk backend's objects and the generated root key pair.
+	DataDir string
+	// Region answers GetBucketLocation (default us-east-1).
+	Region string
+	// Domains enable virtual-hosted-style requests (BUCKET.DOMAIN).
+	Domains []string
+	// RootAccessKey and RootSecretKey set the root pair; when empty, the
+	// pair kept in DataDir is used, or one is generated on first start.
+	RootAccessKey string
+	RootSecretKey string
+	Logger        *slog.Logger
+}
+
+// App is a built gateway.
+type App struct {
+	Handler http.Handler
+	Store   meta.Store
+	// Root is the administrator key pair.
+	Root     meta.Key
+	backends map[string]backends.Backend
+}
+
+// rootFile keeps the generated root pair and account (mode 0600).
+type rootFile struct {
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+	AccountID       string `json:"accountId"`
+}
+
+// New builds the gateway from cfg.
+func New(ctx context.Context, cfg Config) (_ *App, err error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("app: a data folder is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if (cfg.RootAccessKey == "") != (cfg.RootSecretKey == "") {
+		return nil, errors.New("app: set both RAYA_ROOT_ACCESS_KEY and RAYA_ROOT_SECRET_KEY, or neither")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("app: data folder: %w", err)
+	}
+	store, err := boltstore.Open(filepath.Join(cfg.DataDir, "meta.db"), nil)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	a := &App{Store: store, backends: map[string]backends.Backend{}}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	fs, err := fsbackend.New(ctx, filepath.Join(cfg.DataDir, "objects"), nil)
+	if err != nil {
+		return nil, fmt.Errorf("app: local backend: %w", err)
+	}
+	a.backends[LocalBackend] = fs
+	if a.Root, err = ensureRoot(ctx, store, cfg); err != nil {
+		return nil, err
+	}
+	h, err := s3api.New(s3api.Options{
+		Store:          store,
+		Backends:       a.backends,
+		DefaultBackend: LocalBackend,
+		Region:         cfg.Region,
+		Domains:        cfg.Domains,
+		Admin:          admin.NewHandler(store, &admin.Options{Logger: cfg.Logger}),
+		Logger:         cfg.Logger,
+		Ready: func(ctx context.Context) error {
+			_, err := store.GetKey(ctx, a.Root.AccessKeyID)
+			return err
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Handler = h
+	return a, nil
+}
+
+// ensureRoot makes the root account and key exist, from the configured
+// pair, the pair kept in the data folder, or a new one.
+func ensureRoot(ctx context.Context, store meta.Store, cfg Config) (meta.Key, error) {
+	path := filepath.Join(cfg.DataDir, "root.json")
+	var rf rootFile
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(data, &rf); err != nil {
+			return meta.Key{}, fmt.Errorf("app: %s is corrupt: %w", path, err)
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return meta.Key{}, fmt.Errorf("app: %w", err)
+	}
+	old := rf.AccessKeyID
+	if cfg.RootAccessKey != "" {
+		rf.AccessKeyID, rf.SecretAccessKey = cfg.RootAccessKey, cfg.RootSecretKey
+	}
+	if rf.AccessKeyID == "" {
+		if rf.AccessKeyID, rf.SecretAccessKey, err = admin.GenerateKeyPair(); err != nil {
+			return meta.Key{}, err
+		}
+	}
+	if rf.AccountID == "" {
+		if rf.AccountID, err = admin.NewAccountID(); err != nil {
+			return meta.Key{}, err
+		}
+	}
+	if err := store.CreateAccount(ctx, meta.Account{ID: rf.AccountID, DisplayName: "root", CreatedAt: time.Now().UTC()}); err != nil && !errors.Is(err, meta.ErrExists) {
+		return meta.Key{}, fmt.Errorf("app: root account: %w", err)
+	}
+	k, err := store.GetKey(ctx, rf.AccessKeyID)
+	if errors.Is(err, meta.ErrNotFound) || (err == nil && (k.SecretAccessKey != rf.SecretAccessKey || !k.Root)) {
+		k = &meta.Key{
+			AccessKeyID: rf.AccessKeyID, SecretAccessKey: rf.SecretAccessKey, Account: rf.AccountID,
+			Root: true, Label: "root", Status: meta.KeyActive, CreatedAt: time.Now().UTC(),
+		}
+		err = store.PutKey(ctx, *k)
+	}
+	if err != nil {
+		return meta.Key{}, fmt.Errorf("app: root key: %w", err)
+	}
+	if old != "" && old != rf.AccessKeyID {
+		if err := store.DeleteKey(ctx, old); err != nil && !errors.Is(err, meta.ErrNotFound) {
+			return meta.Key{}, fmt.Errorf("app: retire old root key: %w", err)
+		}
+	}
+	out, _ := json.MarshalIndent(rf, "", "  ")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(out, '\n'), 0o600); err != nil {
+		return meta.Key{}, fmt.Errorf("app: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return meta.Key{}, fmt.Errorf("app: %w", err)
+	}
+	return *k, nil
+}
+
+// Close releases the store and the backends.
+func (a *App) Close() error {
+	var errs []error
+	for _, b := range a.backends {
+		errs = append(errs, b.Close())
+	}
+	if a.Store != nil {
+		errs = append(errs, a.Store.Close())
+	}
+	return errors.Join(errs...)
+}
