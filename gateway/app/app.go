@@ -39,7 +39,11 @@ type Config struct {
 	// pair kept in DataDir is used, or one is generated on first start.
 	RootAccessKey string
 	RootSecretKey string
-	Logger        *slog.Logger
+	// MetaURL selects the metadata store: empty for the embedded store in
+	// DataDir, or a Redis URL (redis://, rediss://, redis+sentinel://,
+	// redis+cluster://).
+	MetaURL string
+	Logger  *slog.Logger
 }
 
 // App is a built gateway.
@@ -72,7 +76,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("app: data folder: %w", err)
 	}
-	store, err := boltstore.Open(filepath.Join(cfg.DataDir, "meta.db"), nil)
+	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
@@ -108,6 +112,14 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.Handler = h
 	return a, nil
+}
+
+// openStore opens the metadata store cfg names.
+func openStore(ctx context.Context, cfg Config) (meta.Store, error) {
+	if cfg.MetaURL == "" {
+		return boltstore.Open(filepath.Join(cfg.DataDir, "meta.db"), nil)
+	}
+	return nil, fmt.Errorf("metadata store %q: only the embedded store is available in this build", cfg.MetaURL)
 }
 
 // ensureRoot makes the root account and key exist, from the configured

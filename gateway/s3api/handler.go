@@ -229,7 +229,7 @@ func (h *Handler) authenticate(q *request, v2Resource string) error {
 				return "", sigv4.ErrUnknownKey
 			}
 			if err != nil {
-				return "", err
+				return "", storeError(err)
 			}
 			if k.Status != meta.KeyActive || (k.ExpiresAt != nil && !h.opts.Now().Before(*k.ExpiresAt)) {
 				return "", sigv4.ErrUnknownKey
