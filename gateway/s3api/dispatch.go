@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"encoding/xml"
 	"net/http"
 
 	"github.com/cloudraya/raya/gateway/s3err"
@@ -19,8 +20,91 @@ var unsupported = []string{
 // policyCalls answer that access is governed by ACLs.
 var policyCalls = []string{"policy", "policyStatus"}
 
+// absentConfig answers GETs of bucket configurations Raya never has, the
+// way S3 answers for a bucket without one, so tools that read them all
+// (s3cmd info, Terraform, sync tools) work.
+var absentConfig = map[string]*s3err.Error{
+	"policy":            s3err.NoSuchBucketPolicy.With("The bucket policy does not exist: Raya governs access with ACLs, not policies."),
+	"policyStatus":      s3err.NoSuchBucketPolicy.With("The bucket policy does not exist: Raya governs access with ACLs, not policies."),
+	"lifecycle":         s3err.FromCode("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist").WithStatus(404),
+	"tagging":           s3err.FromCode("NoSuchTagSet", "The TagSet does not exist").WithStatus(404),
+	"encryption":        s3err.FromCode("ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found").WithStatus(404),
+	"website":           s3err.FromCode("NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration").WithStatus(404),
+	"replication":       s3err.FromCode("ReplicationConfigurationNotFoundError", "The replication configuration was not found").WithStatus(404),
+	"object-lock":       s3err.FromCode("ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket").WithStatus(404),
+	"ownershipControls": s3err.FromCode("OwnershipControlsNotFoundError", "The bucket ownership controls were not found").WithStatus(404),
+}
+
+// emptyConfig answers GETs whose S3 answer for a plain bucket is an empty
+// document.
+var emptyConfig = map[string]any{
+	"logging": struct {
+		XMLName xml.Name `xml:"BucketLoggingStatus"`
+		NS      string   `xml:"xmlns,attr"`
+	}{NS: s3NS},
+	"notification": struct {
+		XMLName xml.Name `xml:"NotificationConfiguration"`
+		NS      string   `xml:"xmlns,attr"`
+	}{NS: s3NS},
+	"accelerate": struct {
+		XMLName xml.Name `xml:"AccelerateConfiguration"`
+		NS      string   `xml:"xmlns,attr"`
+	}{NS: s3NS},
+	"requestPayment": struct {
+		XMLName xml.Name `xml:"RequestPaymentConfiguration"`
+		NS      string   `xml:"xmlns,attr"`
+		Payer   string
+	}{NS: s3NS, Payer: "BucketOwner"},
+}
+
+type emptyTagging struct {
+	XMLName xml.Name `xml:"Tagging"`
+	NS      string   `xml:"xmlns,attr"`
+	TagSet  struct{} `xml:"TagSet"`
+}
+
+// readAbsentConfig answers a GET of a configuration Raya does not keep.
+func (h *Handler) readAbsentConfig(q *request) (bool, error) {
+	if q.r.Method != http.MethodGet || q.bucket == "" {
+		return false, nil
+	}
+	if q.key != "" {
+		if !q.has("tagging") {
+			return false, nil
+		}
+		b, be, err := h.bucketOf(q, q.bucket)
+		if err != nil {
+			return true, err
+		}
+		if _, err := be.HeadObject(q.r.Context(), b.Name, q.key); err != nil {
+			return true, err
+		}
+		return true, writeXML(q.w, http.StatusOK, emptyTagging{NS: s3NS})
+	}
+	for name, e := range absentConfig {
+		if q.has(name) {
+			if _, _, err := h.bucketOf(q, q.bucket); err != nil {
+				return true, err
+			}
+			return true, e
+		}
+	}
+	for name, doc := range emptyConfig {
+		if q.has(name) {
+			if _, _, err := h.bucketOf(q, q.bucket); err != nil {
+				return true, err
+			}
+			return true, writeXML(q.w, http.StatusOK, doc)
+		}
+	}
+	return false, nil
+}
+
 func (h *Handler) dispatch(q *request) error {
 	r := q.r
+	if done, err := h.readAbsentConfig(q); done {
+		return err
+	}
 	for _, p := range policyCalls {
 		if q.has(p) {
 			return s3err.NotImplemented.With("Bucket policies are not supported: access is governed by ACLs.")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -95,7 +96,8 @@ func newTestServer(t *testing.T) *testServer {
 	if err := store.PutKey(ctx, meta.Key{AccessKeyID: root.AccessKeyID, SecretAccessKey: root.SecretAccessKey, Account: strings.Repeat("a", 64), Root: true, Status: meta.KeyActive}); err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Options{Store: store, Backends: map[string]backends.Backend{"local": fs}})
+	h, err := New(Options{Store: store, Backends: map[string]backends.Backend{"local": fs},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +160,10 @@ func TestErrors(t *testing.T) {
 		{"bad bucket name", root, "PUT", "/Bad_Name", "", nil, 400, "InvalidBucketName"},
 		{"reserved name", root, "PUT", "/healthz", "", nil, 400, "InvalidBucketName"},
 		{"owned", root, "PUT", "/photos", "", nil, 409, "BucketAlreadyOwnedByYou"},
-		{"tagging", root, "GET", "/photos?tagging", "", nil, 501, "NotImplemented"},
+		{"tagging", root, "PUT", "/photos?tagging", "<Tagging/>", nil, 501, "NotImplemented"},
+		{"no tag set", root, "GET", "/photos?tagging", "", nil, 404, "NoSuchTagSet"},
+		{"no policy", root, "GET", "/photos?policy", "", nil, 404, "NoSuchBucketPolicy"},
+		{"lifecycle", root, "PUT", "/photos?lifecycle", "<LifecycleConfiguration/>", nil, 501, "NotImplemented"},
 		{"policy", root, "PUT", "/photos?policy", "{}", nil, 501, "NotImplemented"},
 		{"public acl", root, "PUT", "/photos/k", "x", map[string]string{"x-amz-acl": "public-read"}, 501, "NotImplemented"},
 		{"bad md5", root, "PUT", "/photos/k", "x", map[string]string{"Content-MD5": "AAAAAAAAAAAAAAAAAAAAAA=="}, 400, "BadDigest"},

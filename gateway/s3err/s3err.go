@@ -41,6 +41,13 @@ func (e *Error) With(msg string) *Error {
 	return &c
 }
 
+// WithStatus returns a copy of e with another HTTP status.
+func (e *Error) WithStatus(status int) *Error {
+	c := *e
+	c.StatusCode = status
+	return &c
+}
+
 // WithBucket returns a copy of e naming a bucket.
 func (e *Error) WithBucket(b string) *Error {
 	c := *e
