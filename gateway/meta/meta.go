@@ -36,6 +36,71 @@ type Bucket struct {
 	Backend   string    `json:"backend"` // backend name, e.g. "local"
 	Region    string    `json:"region,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
+	// ACL holds the grants beyond the owner's own full control; nil or
+	// empty means private.
+	ACL *ACL `json:"acl,omitempty"`
+	// CORS rules answered for browser requests; nil means none.
+	CORS []CORSRule `json:"cors,omitempty"`
+	// PublicAccessBlock, when set, guards this bucket against public grants.
+	PublicAccessBlock *PublicAccessBlock `json:"publicAccessBlock,omitempty"`
+}
+
+// Grant permissions, as in S3 ACLs.
+const (
+	PermFullControl = "FULL_CONTROL"
+	PermRead        = "READ"
+	PermWrite       = "WRITE"
+	PermReadACP     = "READ_ACP"
+	PermWriteACP    = "WRITE_ACP"
+)
+
+// Grantee group URIs.
+const (
+	AllUsers           = "http://acs.amazonaws.com/groups/global/AllUsers"
+	AuthenticatedUsers = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+)
+
+// Grant gives one grantee — a canonical user (ID) or a group (URI) — one
+// permission.
+type Grant struct {
+	ID         string `json:"id,omitempty"`
+	URI        string `json:"uri,omitempty"`
+	Permission string `json:"permission"`
+}
+
+// ACL is an access control list. The owner always has full control; Grants
+// lists what others get.
+type ACL struct {
+	Owner  string  `json:"owner"`
+	Grants []Grant `json:"grants,omitempty"`
+}
+
+// ObjectACL is an object's ACL, bound to the object's identity: it applies
+// only while the stored object has this ETag and modification time, so a
+// grant never carries over to a newer object under the same key. Stores keep
+// LastModified exactly (to the nanosecond).
+type ObjectACL struct {
+	ETag         string    `json:"etag"`
+	LastModified time.Time `json:"lastModified"`
+	ACL          ACL       `json:"acl"`
+}
+
+// CORSRule is one rule of a bucket's CORS configuration.
+type CORSRule struct {
+	ID             string   `json:"id,omitempty"`
+	AllowedOrigins []string `json:"allowedOrigins"`
+	AllowedMethods []string `json:"allowedMethods"`
+	AllowedHeaders []string `json:"allowedHeaders,omitempty"`
+	ExposeHeaders  []string `json:"exposeHeaders,omitempty"`
+	MaxAgeSeconds  int      `json:"maxAgeSeconds,omitempty"`
+}
+
+// PublicAccessBlock is S3's public access block configuration.
+type PublicAccessBlock struct {
+	BlockPublicAcls       bool `json:"blockPublicAcls"`
+	IgnorePublicAcls      bool `json:"ignorePublicAcls"`
+	BlockPublicPolicy     bool `json:"blockPublicPolicy"`
+	RestrictPublicBuckets bool `json:"restrictPublicBuckets"`
 }
 
 // Key status values.
@@ -79,6 +144,8 @@ type Upload struct {
 	// ChecksumAlgorithm is the algorithm named at creation ("" when none).
 	ChecksumAlgorithm string `json:"checksumAlgorithm,omitempty"`
 	ChecksumType      string `json:"checksumType,omitempty"`
+	// ACL to give the object at completion (nil: private).
+	ACL *ACL `json:"acl,omitempty"`
 }
 
 // Store is the metadata store. Implementations are safe for concurrent use.
@@ -94,8 +161,11 @@ type Store interface {
 	GetBucket(ctx context.Context, name string) (*Bucket, error)
 	// ListBuckets returns all buckets ordered by name.
 	ListBuckets(ctx context.Context) ([]Bucket, error)
-	// DeleteBucket removes a bucket record with its multipart upload records
-	// and the keys scoped to it (ErrNotFound when absent).
+	// UpdateBucket replaces a bucket record (ErrNotFound when absent).
+	UpdateBucket(ctx context.Context, b Bucket) error
+	// DeleteBucket removes a bucket record with its multipart upload
+	// records, object ACLs and the keys scoped to it (ErrNotFound when
+	// absent).
 	DeleteBucket(ctx context.Context, name string) error
 
 	// PutKey creates or replaces a key.
@@ -104,6 +174,17 @@ type Store interface {
 	// ListKeys returns matching keys ordered by access key ID.
 	ListKeys(ctx context.Context, f KeyFilter) ([]Key, error)
 	DeleteKey(ctx context.Context, accessKeyID string) error
+	// TouchKey records the key's last use (ErrNotFound when absent),
+	// changing nothing else of the record.
+	TouchKey(ctx context.Context, accessKeyID string, at time.Time) error
+
+	// PutObjectACL creates or replaces an object's ACL record.
+	PutObjectACL(ctx context.Context, bucket, key string, a ObjectACL) error
+	// GetObjectACL returns an object's ACL record (ErrNotFound when none).
+	GetObjectACL(ctx context.Context, bucket, key string) (*ObjectACL, error)
+	// DeleteObjectACL removes an object's ACL record; removing a missing
+	// record is not an error.
+	DeleteObjectACL(ctx context.Context, bucket, key string) error
 
 	// CreateUpload records a multipart upload (ErrExists on a duplicate ID).
 	CreateUpload(ctx context.Context, u Upload) error

@@ -2,7 +2,6 @@ package s3api
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 
@@ -16,8 +15,8 @@ import (
 // reservedBuckets collide with the fixed endpoints of path-style routing.
 var reservedBuckets = map[string]bool{"healthz": true, "readyz": true, "metrics": true}
 
-// bucketOf loads a bucket the caller may use, with its backend.
-func (h *Handler) bucketOf(q *request, name string) (*meta.Bucket, backends.Backend, error) {
+// loadBucket loads a bucket and its backend, without authorization.
+func (h *Handler) loadBucket(q *request, name string) (*meta.Bucket, backends.Backend, error) {
 	b, err := h.opts.Store.GetBucket(q.r.Context(), name)
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, nil, s3err.NoSuchBucket.WithBucket(name)
@@ -25,12 +24,26 @@ func (h *Handler) bucketOf(q *request, name string) (*meta.Bucket, backends.Back
 	if err != nil {
 		return nil, nil, storeError(err)
 	}
-	if !authz.CanAccessBucket(q.caller, b) {
-		return nil, nil, s3err.AccessDenied
-	}
 	be, ok := h.opts.Backends[b.Backend]
 	if !ok {
 		return nil, nil, s3err.ServiceUnavailable.With("The backend of this bucket is not configured on this gateway.")
+	}
+	return b, be, nil
+}
+
+// bucketOf loads a bucket on which the caller holds perm (ownerOnly: the
+// owner's rights), with its backend.
+func (h *Handler) bucketOf(q *request, name, perm string) (*meta.Bucket, backends.Backend, error) {
+	b, be, err := h.loadBucket(q, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	allowed := authz.IsOwner(q.caller, b)
+	if !allowed && perm != ownerOnly {
+		allowed = authz.Granted(q.caller, b.ACL, perm, h.ignorePublic(b))
+	}
+	if !allowed {
+		return nil, nil, s3err.AccessDenied
 	}
 	return b, be, nil
 }
@@ -87,8 +100,15 @@ func (h *Handler) createBucket(q *request) error {
 	if !objects.ValidBucketName(name) || reservedBuckets[name] {
 		return s3err.InvalidBucketName.WithBucket(name)
 	}
-	if err := checkCannedACL(q.r.Header); err != nil {
+	acl, err := h.requestACL(q, q.caller.Account)
+	if err != nil {
 		return err
+	}
+	if authz.IsPublic(acl) && h.opts.BlockPublicAccess {
+		return s3err.AccessDenied.With("Public grants are blocked by the public access block.")
+	}
+	if authz.IsPrivate(acl) {
+		acl = nil
 	}
 	backend, region := h.opts.DefaultBackend, ""
 	if q.auth.ContentLength != 0 {
@@ -105,7 +125,7 @@ func (h *Handler) createBucket(q *request) error {
 		}
 		region = cfg.LocationConstraint
 	}
-	b := meta.Bucket{Name: name, Owner: q.caller.Account, Backend: backend, Region: region, CreatedAt: h.opts.Now().UTC()}
+	b := meta.Bucket{Name: name, Owner: q.caller.Account, Backend: backend, Region: region, CreatedAt: h.opts.Now().UTC(), ACL: acl}
 	ctx := q.r.Context()
 	if err := h.opts.Store.CreateBucket(ctx, b); err != nil {
 		if !errors.Is(err, meta.ErrExists) {
@@ -127,7 +147,7 @@ func (h *Handler) createBucket(q *request) error {
 }
 
 func (h *Handler) headBucket(q *request) error {
-	b, _, err := h.bucketOf(q, q.bucket)
+	b, _, err := h.bucketOf(q, q.bucket, meta.PermRead)
 	if err != nil {
 		return err
 	}
@@ -137,7 +157,7 @@ func (h *Handler) headBucket(q *request) error {
 }
 
 func (h *Handler) deleteBucket(q *request) error {
-	b, be, err := h.bucketOf(q, q.bucket)
+	b, be, err := h.bucketOf(q, q.bucket, ownerOnly)
 	if err != nil {
 		return err
 	}
@@ -159,7 +179,7 @@ func (h *Handler) deleteBucket(q *request) error {
 }
 
 func (h *Handler) getBucketLocation(q *request) error {
-	b, _, err := h.bucketOf(q, q.bucket)
+	b, _, err := h.bucketOf(q, q.bucket, ownerOnly)
 	if err != nil {
 		return err
 	}
@@ -171,76 +191,9 @@ func (h *Handler) getBucketLocation(q *request) error {
 }
 
 func (h *Handler) getBucketVersioning(q *request) error {
-	if _, _, err := h.bucketOf(q, q.bucket); err != nil {
+	if _, _, err := h.bucketOf(q, q.bucket, ownerOnly); err != nil {
 		return err
 	}
 	return writeXML(q.w, http.StatusOK, versioningConfiguration{NS: s3NS})
 }
 
-// privateACL is the ACL of everything in Raya until grants are stored: the
-// owner has full control and nobody else has anything.
-func (h *Handler) privateACL(q *request, ownerID string) accessControlPolicy {
-	o := h.ownerOf(q, ownerID)
-	return accessControlPolicy{NS: s3NS, Owner: o, Grants: []grant{{
-		Grantee:    grantee{XMLNS: "http://www.w3.org/2001/XMLSchema-instance", Type: "CanonicalUser", ID: o.ID, DisplayName: o.DisplayName},
-		Permission: "FULL_CONTROL",
-	}}}
-}
-
-func (h *Handler) getBucketACL(q *request) error {
-	b, _, err := h.bucketOf(q, q.bucket)
-	if err != nil {
-		return err
-	}
-	return writeXML(q.w, http.StatusOK, h.privateACL(q, b.Owner))
-}
-
-func (h *Handler) getObjectACL(q *request) error {
-	b, be, err := h.bucketOf(q, q.bucket)
-	if err != nil {
-		return err
-	}
-	if _, err := be.HeadObject(q.r.Context(), b.Name, q.key); err != nil {
-		return err
-	}
-	return writeXML(q.w, http.StatusOK, h.privateACL(q, b.Owner))
-}
-
-// putACL accepts only what keeps things private: the canned ACLs that grant
-// nothing beyond the owner.
-func (h *Handler) putACL(q *request) error {
-	b, be, err := h.bucketOf(q, q.bucket)
-	if err != nil {
-		return err
-	}
-	if q.key != "" {
-		if _, err := be.HeadObject(q.r.Context(), b.Name, q.key); err != nil {
-			return err
-		}
-	}
-	if err := checkCannedACL(q.r.Header); err != nil {
-		return err
-	}
-	if q.r.Header.Get("X-Amz-Acl") == "" {
-		_, _ = io.Copy(io.Discard, io.LimitReader(q.auth.Body, maxXMLBody))
-		return s3err.NotImplemented.With("Only the canned ACL private is supported: everything is private.")
-	}
-	q.w.WriteHeader(http.StatusOK)
-	return nil
-}
-
-// checkCannedACL refuses ACL headers that would grant access to others:
-// everything is private.
-func checkCannedACL(h http.Header) error {
-	switch strings.ToLower(h.Get("X-Amz-Acl")) {
-	case "", "private", "bucket-owner-full-control", "bucket-owner-read":
-	default:
-		return s3err.NotImplemented.With("Only private ACLs are supported: x-amz-acl " + h.Get("X-Amz-Acl") + " is not.")
-	}
-	for name := range h {
-		if strings.HasPrefix(strings.ToLower(name), "x-amz-grant-") {
-			return s3err.NotImplemented.With("x-amz-grant-* headers are not supported: everything is private.")
-		}
-	}
-	return nil
-}

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"net/http"
 
+	"github.com/cloudraya/raya/gateway/meta"
 	"github.com/cloudraya/raya/gateway/s3err"
 )
 
@@ -12,7 +13,7 @@ import (
 var unsupported = []string{
 	"accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering",
 	"inventory", "legal-hold", "lifecycle", "logging", "metrics", "notification",
-	"object-lock", "ownershipControls", "publicAccessBlock", "replication", "requestPayment",
+	"object-lock", "ownershipControls", "replication", "requestPayment",
 	"restore", "retention", "select", "tagging", "torrent", "website", "versions", "renameObject",
 	"session", "metadataConfiguration", "abac",
 }
@@ -72,18 +73,22 @@ func (h *Handler) readAbsentConfig(q *request) (bool, error) {
 		if !q.has("tagging") {
 			return false, nil
 		}
-		b, be, err := h.bucketOf(q, q.bucket)
+		b, be, err := h.loadBucket(q, q.bucket)
 		if err != nil {
 			return true, err
 		}
-		if _, err := be.HeadObject(q.r.Context(), b.Name, q.key); err != nil {
+		info, err := be.HeadObject(q.r.Context(), b.Name, q.key)
+		if err != nil {
+			return true, err
+		}
+		if err := h.objectAllows(q, b, q.key, info, meta.PermRead); err != nil {
 			return true, err
 		}
 		return true, writeXML(q.w, http.StatusOK, emptyTagging{NS: s3NS})
 	}
 	for name, e := range absentConfig {
 		if q.has(name) {
-			if _, _, err := h.bucketOf(q, q.bucket); err != nil {
+			if _, _, err := h.bucketOf(q, q.bucket, ownerOnly); err != nil {
 				return true, err
 			}
 			return true, e
@@ -91,7 +96,7 @@ func (h *Handler) readAbsentConfig(q *request) (bool, error) {
 	}
 	for name, doc := range emptyConfig {
 		if q.has(name) {
-			if _, _, err := h.bucketOf(q, q.bucket); err != nil {
+			if _, _, err := h.bucketOf(q, q.bucket, ownerOnly); err != nil {
 				return true, err
 			}
 			return true, writeXML(q.w, http.StatusOK, doc)
@@ -109,6 +114,9 @@ func (h *Handler) dispatch(q *request) error {
 		if q.has(p) {
 			return s3err.NotImplemented.With("Bucket policies are not supported: access is governed by ACLs.")
 		}
+	}
+	if q.has("publicAccessBlock") && q.key == "" {
+		return h.publicAccessBlock(q)
 	}
 	for _, s := range unsupported {
 		if q.has(s) {

@@ -36,6 +36,9 @@ type Options struct {
 	Region string
 	// Domains enable virtual-hosted-style requests: BUCKET.DOMAIN.
 	Domains []string
+	// BlockPublicAccess is the deployment-wide public-access guard: public
+	// grants are refused and existing ones ignored.
+	BlockPublicAccess bool
 	// Admin, when set, serves /_raya/admin/ for the root key.
 	Admin http.Handler
 	// Ready reports readiness for /readyz (nil: always ready).

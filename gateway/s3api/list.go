@@ -51,7 +51,7 @@ type listing struct {
 }
 
 func (h *Handler) list(q *request, start string, maxKeysParam string) (*listing, error) {
-	b, be, err := h.bucketOf(q, q.bucket)
+	b, be, err := h.bucketOf(q, q.bucket, meta.PermRead)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 func (h *Handler) createMultipartUpload(q *request) error {
-	b, be, err := h.bucketOf(q, q.bucket)
+	b, be, err := h.bucketOf(q, q.bucket, meta.PermWrite)
 	if err != nil {
 		return err
 	}
@@ -45,6 +45,13 @@ func (h *Handler) createMultipartUpload(q *request) error {
 		}
 		ctype = v
 	}
+	acl, err := h.requestACL(q, b.Owner)
+	if err != nil {
+		return err
+	}
+	if err := h.guardPublic(b, acl); err != nil {
+		return err
+	}
 	ctx := q.r.Context()
 	id, err := be.CreateMultipartUpload(ctx, b.Name, q.key)
 	if err != nil {
@@ -52,7 +59,7 @@ func (h *Handler) createMultipartUpload(q *request) error {
 	}
 	u := meta.Upload{
 		UploadID: id, Bucket: b.Name, Key: q.key, Initiated: h.opts.Now().UTC(),
-		Owner: b.Owner, Initiator: q.caller.AccessKeyID, Metadata: md,
+		Owner: b.Owner, Initiator: initiatorOf(q), Metadata: md, ACL: acl,
 		ChecksumAlgorithm: alg, ChecksumType: ctype,
 	}
 	if err := h.opts.Store.CreateUpload(ctx, u); err != nil {
@@ -64,6 +71,14 @@ func (h *Handler) createMultipartUpload(q *request) error {
 		q.w.Header().Set("x-amz-checksum-type", ctype)
 	}
 	return writeXML(q.w, http.StatusOK, initiateMultipartUploadResult{NS: s3NS, Bucket: b.Name, Key: q.key, UploadID: id})
+}
+
+// initiatorOf names the caller in upload records.
+func initiatorOf(q *request) string {
+	if q.caller == nil {
+		return "anonymous"
+	}
+	return q.caller.AccessKeyID
 }
 
 // uploadOf loads the multipart upload named by the request.
@@ -94,7 +109,7 @@ func partNumberOf(q *request) (int, error) {
 }
 
 func (h *Handler) uploadPart(q *request) error {
-	b, be, err := h.bucketOf(q, q.bucket)
+	b, be, err := h.bucketOf(q, q.bucket, meta.PermWrite)
 	if err != nil {
 		return err
 	}
@@ -142,7 +157,7 @@ func parseCopyRange(v string) (*backends.Range, error) {
 }
 
 func (h *Handler) uploadPartCopy(q *request) error {
-	b, be, err := h.bucketOf(q, q.bucket)
+	b, be, err := h.bucketOf(q, q.bucket, meta.PermWrite)
 	if err != nil {
 		return err
 	}
@@ -189,7 +204,7 @@ func (h *Handler) uploadPartCopy(q *request) error {
 }
 
 func (h *Handler) completeMultipartUpload(q *request) error {
-	b, be, err := h.bucketOf(q, q.bucket)
+	b, be, err := h.bucketOf(q, q.bucket, meta.PermWrite)
 	if err != nil {
 		return err
 	}
@@ -242,7 +257,9 @@ func (h *Handler) completeMultipartUpload(q *request) error {
 	if err := h.opts.Store.DeleteUpload(ctx, b.Name, u.UploadID); err != nil && !errors.Is(err, meta.ErrNotFound) {
 		q.log.Warn("multipart upload record not removed", "upload_id", u.UploadID, "err", err)
 	}
-	setChecksumHeaders(q.w.Header(), nil, "")
+	if err := h.applyObjectACL(ctx, b.Name, q.key, info, u.ACL); err != nil {
+		return err
+	}
 	return writeXML(q.w, http.StatusOK, completeMultipartUploadResult{
 		NS: s3NS, Location: "/" + b.Name + "/" + q.key, Bucket: b.Name, Key: q.key,
 		ETag: quoteETag(info.ETag), ChecksumType: info.ChecksumType, checksumFields: newChecksumFields(info.Checksums),
@@ -250,7 +267,7 @@ func (h *Handler) completeMultipartUpload(q *request) error {
 }
 
 func (h *Handler) abortMultipartUpload(q *request) error {
-	b, be, err := h.bucketOf(q, q.bucket)
+	b, be, err := h.bucketOf(q, q.bucket, meta.PermWrite)
 	if err != nil {
 		return err
 	}
@@ -270,7 +287,7 @@ func (h *Handler) abortMultipartUpload(q *request) error {
 }
 
 func (h *Handler) listParts(q *request) error {
-	b, be, err := h.bucketOf(q, q.bucket)
+	b, be, err := h.bucketOf(q, q.bucket, meta.PermRead)
 	if err != nil {
 		return err
 	}
@@ -316,7 +333,7 @@ func (h *Handler) listParts(q *request) error {
 }
 
 func (h *Handler) listMultipartUploads(q *request) error {
-	b, _, err := h.bucketOf(q, q.bucket)
+	b, _, err := h.bucketOf(q, q.bucket, meta.PermRead)
 	if err != nil {
 		return err
 	}

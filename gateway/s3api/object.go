@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/cloudraya/raya/backends"
+	"github.com/cloudraya/raya/gateway/authz"
+	"github.com/cloudraya/raya/gateway/meta"
 	"github.com/cloudraya/raya/gateway/objects"
 	"github.com/cloudraya/raya/gateway/s3err"
 )
@@ -69,9 +71,6 @@ func metadataFromHeaders(h http.Header) (backends.Metadata, error) {
 // checkUnsupportedObjectHeaders refuses headers whose promise Raya cannot
 // keep, rather than silently ignoring them.
 func checkUnsupportedObjectHeaders(h http.Header) error {
-	if err := checkCannedACL(h); err != nil {
-		return err
-	}
 	switch {
 	case h.Get("X-Amz-Server-Side-Encryption-Customer-Algorithm") != "":
 		return s3err.NotImplemented.With("Server-side encryption with customer keys is not supported.")
@@ -163,7 +162,7 @@ func setChecksumHeaders(h http.Header, sums map[string]string, ctype string) {
 func quoteETag(e string) string { return `"` + e + `"` }
 
 func (h *Handler) putObject(q *request) error {
-	b, be, err := h.bucketOf(q, q.bucket)
+	b, be, err := h.bucketOf(q, q.bucket, meta.PermWrite)
 	if err != nil {
 		return err
 	}
@@ -172,6 +171,13 @@ func (h *Handler) putObject(q *request) error {
 	}
 	md, err := metadataFromHeaders(q.r.Header)
 	if err != nil {
+		return err
+	}
+	acl, err := h.requestACL(q, b.Owner)
+	if err != nil {
+		return err
+	}
+	if err := h.guardPublic(b, acl); err != nil {
 		return err
 	}
 	in, err := q.bodyIngest(objects.MaxPutSize)
@@ -189,6 +195,9 @@ func (h *Handler) putObject(q *request) error {
 	opts, hr := in.options(md)
 	info, err := be.PutObject(ctx, b.Name, q.key, hr, opts)
 	if err != nil {
+		return err
+	}
+	if err := h.applyObjectACL(ctx, b.Name, q.key, info, acl); err != nil {
 		return err
 	}
 	wh := q.w.Header()
@@ -264,10 +273,11 @@ func setObjectHeaders(h http.Header, info *backends.ObjectInfo) {
 }
 
 func (h *Handler) getObject(q *request, head bool) error {
-	b, be, err := h.bucketOf(q, q.bucket)
+	b, be, err := h.loadBucket(q, q.bucket)
 	if err != nil {
 		return err
 	}
+	owner := authz.IsOwner(q.caller, b)
 	if e := objects.ValidateKey(q.key); e != nil {
 		return e
 	}
@@ -294,9 +304,15 @@ func (h *Handler) getObject(q *request, head bool) error {
 	var info *backends.ObjectInfo
 	var body io.ReadCloser
 	for attempt := 0; ; attempt++ {
-		if head || partNumber > 0 {
+		if head || partNumber > 0 || !owner {
 			info, err = be.HeadObject(ctx, b.Name, q.key)
 			if err != nil {
+				if !owner && errors.Is(err, backends.ErrNotFound) && !authz.BucketAllows(q.caller, b, meta.PermRead, h.ignorePublic(b)) {
+					return s3err.AccessDenied // who may not list may not learn what is absent
+				}
+				return err
+			}
+			if err := h.objectAllows(q, b, q.key, info, meta.PermRead); err != nil {
 				return err
 			}
 			if e := h.preconditions(q, cond, info); e != nil {
@@ -410,11 +426,19 @@ func (h *Handler) preconditions(q *request, c objects.Conditions, info *backends
 	return e
 }
 
+// forgetObjectACL removes the ACL record of a deleted object. A failure
+// leaves a record bound to an object that no longer exists: it never applies.
+func (h *Handler) forgetObjectACL(ctx context.Context, bucket, key string) {
+	if err := h.opts.Store.DeleteObjectACL(ctx, bucket, key); err != nil {
+		h.log.Warn("object ACL not removed (it no longer applies)", "bucket", bucket, "key", key, "err", err)
+	}
+}
+
 // errHandled means the response was already written.
 var errHandled = errors.New("response written")
 
 func (h *Handler) deleteObject(q *request) error {
-	b, be, err := h.bucketOf(q, q.bucket)
+	b, be, err := h.bucketOf(q, q.bucket, meta.PermWrite)
 	if err != nil {
 		return err
 	}
@@ -427,12 +451,13 @@ func (h *Handler) deleteObject(q *request) error {
 	if err := be.DeleteObject(q.r.Context(), b.Name, q.key); err != nil && !errors.Is(err, backends.ErrNotFound) {
 		return err
 	}
+	h.forgetObjectACL(q.r.Context(), b.Name, q.key)
 	q.w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
 func (h *Handler) deleteObjects(q *request) error {
-	b, be, err := h.bucketOf(q, q.bucket)
+	b, be, err := h.bucketOf(q, q.bucket, meta.PermWrite)
 	if err != nil {
 		return err
 	}
@@ -477,6 +502,7 @@ func (h *Handler) deleteObjects(q *request) error {
 			res.Errors = append(res.Errors, deleteErrorItem{Key: o.Key, Code: se.Code, Message: se.Message})
 			continue
 		}
+		h.forgetObjectACL(ctx, b.Name, o.Key)
 		if !req.Quiet {
 			res.Deleted = append(res.Deleted, deletedItem{Key: o.Key})
 		}
@@ -515,12 +541,19 @@ func (h *Handler) openCopySource(q *request, rng *backends.Range) (*backends.Obj
 	if e := objects.ValidateKey(sk); e != nil {
 		return nil, nil, e
 	}
-	b, be, err := h.bucketOf(q, sb)
+	b, be, err := h.loadBucket(q, sb)
 	if err != nil {
 		return nil, nil, err
 	}
 	info, rc, err := be.GetObject(q.r.Context(), b.Name, sk, rng)
 	if err != nil {
+		if errors.Is(err, backends.ErrNotFound) && !authz.BucketAllows(q.caller, b, meta.PermRead, h.ignorePublic(b)) {
+			return nil, nil, s3err.AccessDenied
+		}
+		return nil, nil, err
+	}
+	if err := h.objectAllows(q, b, sk, info, meta.PermRead); err != nil {
+		rc.Close()
 		return nil, nil, err
 	}
 	if e := objects.ReadConditions(q.r.Header, "X-Amz-Copy-Source-").Check(info.ETag, info.LastModified, true); e != nil {
@@ -531,8 +564,15 @@ func (h *Handler) openCopySource(q *request, rng *backends.Range) (*backends.Obj
 }
 
 func (h *Handler) copyObject(q *request) error {
-	b, be, err := h.bucketOf(q, q.bucket)
+	b, be, err := h.bucketOf(q, q.bucket, meta.PermWrite)
 	if err != nil {
+		return err
+	}
+	acl, err := h.requestACL(q, b.Owner)
+	if err != nil {
+		return err
+	}
+	if err := h.guardPublic(b, acl); err != nil {
 		return err
 	}
 	if e := objects.ValidateKey(q.key); e != nil {
@@ -585,6 +625,9 @@ func (h *Handler) copyObject(q *request) error {
 	opts, hr := in.options(md)
 	info, err := be.PutObject(q.r.Context(), b.Name, q.key, hr, opts)
 	if err != nil {
+		return err
+	}
+	if err := h.applyObjectACL(q.r.Context(), b.Name, q.key, info, acl); err != nil {
 		return err
 	}
 	return writeXML(q.w, http.StatusOK, copyObjectResult{

@@ -70,9 +70,10 @@ func TestParseQueryKeepsEmptyValues(t *testing.T) {
 
 // testServer is an in-process handler over real stores in a temp folder.
 type testServer struct {
-	t    *testing.T
-	h    *Handler
-	root sigv4.Credentials
+	t     *testing.T
+	h     *Handler
+	store meta.Store
+	root  sigv4.Credentials
 }
 
 func newTestServer(t *testing.T) *testServer {
@@ -101,7 +102,7 @@ func newTestServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testServer{t: t, h: h, root: root}
+	return &testServer{t: t, h: h, store: store, root: root}
 }
 
 // do sends a request signed by the root key (or anonymous when creds is nil).
@@ -165,7 +166,10 @@ func TestErrors(t *testing.T) {
 		{"no policy", root, "GET", "/photos?policy", "", nil, 404, "NoSuchBucketPolicy"},
 		{"lifecycle", root, "PUT", "/photos?lifecycle", "<LifecycleConfiguration/>", nil, 501, "NotImplemented"},
 		{"policy", root, "PUT", "/photos?policy", "{}", nil, 501, "NotImplemented"},
-		{"public acl", root, "PUT", "/photos/k", "x", map[string]string{"x-amz-acl": "public-read"}, 501, "NotImplemented"},
+		{"bad canned acl", root, "PUT", "/photos/k", "x", map[string]string{"x-amz-acl": "public-everything"}, 400, "InvalidArgument"},
+		{"email grantee", root, "PUT", "/photos/k", "x", map[string]string{"x-amz-grant-read": `emailAddress="a@example.com"`}, 400, "UnresolvableGrantByEmailAddress"},
+		{"unknown grantee id", root, "PUT", "/photos/k", "x", map[string]string{"x-amz-grant-read": `id="` + strings.Repeat("f", 64) + `"`}, 400, "InvalidArgument"},
+		{"acl and grants", root, "PUT", "/photos/k", "x", map[string]string{"x-amz-acl": "private", "x-amz-grant-read": `uri="` + meta.AllUsers + `"`}, 400, "InvalidRequest"},
 		{"bad md5", root, "PUT", "/photos/k", "x", map[string]string{"Content-MD5": "AAAAAAAAAAAAAAAAAAAAAA=="}, 400, "BadDigest"},
 		{"invalid md5", root, "PUT", "/photos/k", "x", map[string]string{"Content-MD5": "nope"}, 400, "InvalidDigest"},
 		{"long key", root, "PUT", "/photos/" + strings.Repeat("k", 1025), "x", nil, 400, "KeyTooLongError"},

@@ -47,6 +47,7 @@ var (
 	bktBuckets  = []byte("buckets")
 	bktKeys     = []byte("keys")
 	bktUploads  = []byte("uploads")
+	bktObjACLs  = []byte("objectacls")
 
 	keyVersion = []byte("version")
 )
@@ -105,7 +106,7 @@ func initSchema(tx *bolt.Tx) error {
 	} else if err := sb.Put(keyVersion, []byte(strconv.Itoa(schemaVersion))); err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bktAccounts, bktBuckets, bktKeys, bktUploads} {
+	for _, name := range [][]byte{bktAccounts, bktBuckets, bktKeys, bktUploads, bktObjACLs} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
@@ -270,6 +271,17 @@ func (s *Store) ListBuckets(ctx context.Context) ([]meta.Bucket, error) {
 	return bs, err
 }
 
+// UpdateBucket implements meta.Store.
+func (s *Store) UpdateBucket(ctx context.Context, b meta.Bucket) error {
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bktBuckets)
+		if bk.Get([]byte(b.Name)) == nil {
+			return fmt.Errorf("bucket %s: %w", label([]byte(b.Name)), meta.ErrNotFound)
+		}
+		return put(bk, []byte(b.Name), b)
+	})
+}
+
 // DeleteBucket implements meta.Store: the bucket, its upload records and the
 // keys scoped to it go in one transaction.
 func (s *Store) DeleteBucket(ctx context.Context, name string) error {
@@ -287,6 +299,17 @@ func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 		}
 		for _, k := range doomed {
 			if err := tx.Bucket(bktUploads).Delete(k); err != nil {
+				return err
+			}
+		}
+
+		doomed = doomed[:0]
+		c = tx.Bucket(bktObjACLs).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			doomed = append(doomed, bytes.Clone(k))
+		}
+		for _, k := range doomed {
+			if err := tx.Bucket(bktObjACLs).Delete(k); err != nil {
 				return err
 			}
 		}
@@ -356,6 +379,45 @@ func (s *Store) ListKeys(ctx context.Context, f meta.KeyFilter) ([]meta.Key, err
 func (s *Store) DeleteKey(ctx context.Context, accessKeyID string) error {
 	return s.update(ctx, func(tx *bolt.Tx) error {
 		return remove(tx, bktKeys, []byte(accessKeyID), "key")
+	})
+}
+
+// TouchKey implements meta.Store.
+func (s *Store) TouchKey(ctx context.Context, accessKeyID string, at time.Time) error {
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		k, err := get[meta.Key](tx, bktKeys, []byte(accessKeyID), "key")
+		if err != nil {
+			return err
+		}
+		at = at.UTC()
+		k.LastUsedAt = &at
+		return put(tx.Bucket(bktKeys), []byte(accessKeyID), k)
+	})
+}
+
+// Object ACLs, keyed by bucket, NUL, object key.
+
+// PutObjectACL implements meta.Store.
+func (s *Store) PutObjectACL(ctx context.Context, bucket, key string, a meta.ObjectACL) error {
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		return put(tx.Bucket(bktObjACLs), uploadKey(bucket, key), a)
+	})
+}
+
+// GetObjectACL implements meta.Store.
+func (s *Store) GetObjectACL(ctx context.Context, bucket, key string) (*meta.ObjectACL, error) {
+	var a *meta.ObjectACL
+	err := s.view(ctx, func(tx *bolt.Tx) (err error) {
+		a, err = get[meta.ObjectACL](tx, bktObjACLs, uploadKey(bucket, key), "object ACL")
+		return err
+	})
+	return a, err
+}
+
+// DeleteObjectACL implements meta.Store.
+func (s *Store) DeleteObjectACL(ctx context.Context, bucket, key string) error {
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bktObjACLs).Delete(uploadKey(bucket, key))
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +70,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if a, err := s.GetAccount(ctx, acct.ID); err != nil || a.DisplayName != "Alice" || !a.CreatedAt.Equal(created) {
 		t.Errorf("GetAccount after reopen = %+v, %v", a, err)
 	}
-	if b, err := s.GetBucket(ctx, "photos"); err != nil || *b != bkt {
+	if b, err := s.GetBucket(ctx, "photos"); err != nil || !reflect.DeepEqual(*b, bkt) {
 		t.Errorf("GetBucket after reopen = %+v, %v; want %+v", b, err, bkt)
 	}
 	if k, err := s.GetKey(ctx, "AKIA1"); err != nil || k.Bucket != "photos" || k.ExpiresAt == nil ||
