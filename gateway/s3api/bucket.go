@@ -196,4 +196,3 @@ func (h *Handler) getBucketVersioning(q *request) error {
 	}
 	return writeXML(q.w, http.StatusOK, versioningConfiguration{NS: s3NS})
 }
-
