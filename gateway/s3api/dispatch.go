@@ -11,7 +11,7 @@ import (
 // unsupported lists sub-resources Raya does not implement; a request naming
 // one gets NotImplemented rather than being mistaken for another operation.
 var unsupported = []string{
-	"accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering",
+	"accelerate", "analytics", "attributes", "encryption", "intelligent-tiering",
 	"inventory", "legal-hold", "lifecycle", "logging", "metrics", "notification",
 	"object-lock", "ownershipControls", "replication", "requestPayment",
 	"restore", "retention", "select", "tagging", "torrent", "website", "versions", "renameObject",
@@ -114,6 +114,9 @@ func (h *Handler) dispatch(q *request) error {
 		if q.has(p) {
 			return s3err.NotImplemented.With("Bucket policies are not supported: access is governed by ACLs.")
 		}
+	}
+	if q.has("cors") && q.key == "" {
+		return h.bucketCORS(q)
 	}
 	if q.has("publicAccessBlock") && q.key == "" {
 		return h.publicAccessBlock(q)

@@ -198,6 +198,13 @@ func (h *Handler) serve(q *request) error {
 	if vhost {
 		v2Resource = "/" + bucket + v2Resource
 	}
+	if r.Method == http.MethodOptions {
+		return h.preflight(q)
+	}
+	h.corsActual(q)
+	if isPostObject(q) {
+		return h.postObject(q)
+	}
 	if err := h.authenticate(q, v2Resource); err != nil {
 		return err
 	}
@@ -223,31 +230,15 @@ func (h *Handler) serveAdmin(q *request) error {
 
 // authenticate verifies the request's signature and loads the caller.
 func (h *Handler) authenticate(q *request, v2Resource string) error {
-	var found *meta.Key
-	v := &sigv4.Verifier{
-		Now: h.opts.Now,
-		Lookup: func(ctx context.Context, id string) (string, error) {
-			k, err := h.opts.Store.GetKey(ctx, id)
-			if errors.Is(err, meta.ErrNotFound) {
-				return "", sigv4.ErrUnknownKey
-			}
-			if err != nil {
-				return "", storeError(err)
-			}
-			if k.Status != meta.KeyActive || (k.ExpiresAt != nil && !h.opts.Now().Before(*k.ExpiresAt)) {
-				return "", sigv4.ErrUnknownKey
-			}
-			found = k
-			return k.SecretAccessKey, nil
-		},
-	}
+	v := &sigv4.Verifier{Now: h.opts.Now, Lookup: h.lookupKey(q)}
 	res, err := v.Verify(q.r, v2Resource)
 	if err != nil {
+		q.caller = nil
 		return err
 	}
 	q.auth = res
-	if !res.Anonymous {
-		q.caller = found
+	if res.Anonymous {
+		q.caller = nil
 	}
 	return nil
 }

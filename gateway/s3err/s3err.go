@@ -118,6 +118,9 @@ var (
 	InvalidPartNumber                 = def("InvalidPartNumber", 416, "The requested partnumber is not satisfiable")
 	MalformedACLError                 = def("MalformedACLError", 400, "The XML you provided was not well-formed or did not validate against our published schema")
 	MetadataTooLarge                  = def("MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size.")
+	InvalidPolicyDocument             = def("InvalidPolicyDocument", 400, "The content of the form does not meet the conditions specified in the policy document.")
+	MalformedPOSTRequest              = def("MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data.")
+	MaxPostPreDataLengthExceeded      = def("MaxPostPreDataLengthExceeded", 400, "Your POST request fields preceding the upload file were too large.")
 	RequestTimeout                    = def("RequestTimeout", 400, "Your socket connection to the server was not read from or written to within the timeout period.")
 )
 
@@ -133,7 +136,7 @@ var byCode = func() map[string]*Error {
 		NoSuchUpload, NotImplemented, NotModified, PreconditionFailed, RequestTimeTooSkewed,
 		ServiceUnavailable, SignatureDoesNotMatch, SlowDown, XAmzContentSHA256Mismatch, InvalidObjectName,
 		NoSuchCORSConfiguration, ConditionalRequestConflict, InvalidStorageClass, UnexpectedContent,
-		InvalidEncryptionAlgorithmError, RequestTimeout, InvalidURI, InvalidPartNumber, MalformedACLError, MetadataTooLarge,
+		InvalidEncryptionAlgorithmError, RequestTimeout, InvalidURI, InvalidPartNumber, MalformedACLError, MetadataTooLarge, InvalidPolicyDocument, MalformedPOSTRequest, MaxPostPreDataLengthExceeded,
 	} {
 		m[e.Code] = e
 	}
