@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudraya/raya/gateway/meta"
 	"github.com/cloudraya/raya/gateway/sigv4"
@@ -145,5 +146,25 @@ func TestACLCrashLeavesPrivate(t *testing.T) {
 	s.expect(nil, "GET", "/crash/a", "", nil, 403)
 	if got := s.expect(root, "GET", "/crash/a", "", nil, 200); got != "v2" {
 		t.Fatalf("object body %q", got)
+	}
+}
+
+func TestKeyLastUsed(t *testing.T) {
+	s := newTestServer(t)
+	k := s.addKey("USEDKEY", strings.Repeat("c", 64), "")
+	s.expect(k, "GET", "/", "", nil, 200)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := s.store.GetKey(context.Background(), "USEDKEY")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.LastUsedAt != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("last use never recorded")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

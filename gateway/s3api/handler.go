@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cloudraya/raya/backends"
@@ -51,6 +52,33 @@ type Options struct {
 type Handler struct {
 	opts Options
 	log  *slog.Logger
+	// touched remembers when this instance last recorded each key's use.
+	touched sync.Map // access key ID -> time.Time
+}
+
+// touchInterval is how coarse a key's last-used time is: at most one
+// write per key per interval.
+const touchInterval = time.Minute
+
+// touch records the caller's key use, at most once per touchInterval, off
+// the request's path.
+func (h *Handler) touch(k *meta.Key) {
+	now := h.opts.Now()
+	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < touchInterval {
+		return
+	}
+	if last, ok := h.touched.Load(k.AccessKeyID); ok && now.Sub(last.(time.Time)) < touchInterval {
+		return
+	}
+	h.touched.Store(k.AccessKeyID, now)
+	go func(id string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.opts.Store.TouchKey(ctx, id, now); err != nil && !errors.Is(err, meta.ErrNotFound) {
+			h.log.Warn("recording key use", "access_key", id, "err", err)
+			h.touched.Delete(id)
+		}
+	}(k.AccessKeyID)
 }
 
 // New returns the S3 handler.
@@ -239,6 +267,9 @@ func (h *Handler) authenticate(q *request, v2Resource string) error {
 	q.auth = res
 	if res.Anonymous {
 		q.caller = nil
+	}
+	if q.caller != nil {
+		h.touch(q.caller)
 	}
 	return nil
 }
