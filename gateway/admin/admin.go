@@ -6,9 +6,21 @@
 //
 //	GET    /_raya/admin/v1/buckets       all buckets, ordered by name
 //	GET    /_raya/admin/v1/accounts      all accounts, ordered by ID
+//	POST   /_raya/admin/v1/accounts      create an account (CreateAccountRequest); 201 with it
 //	POST   /_raya/admin/v1/keys          issue a key (CreateKeyRequest); 201 with the secret
-//	GET    /_raya/admin/v1/keys          keys without secrets; ?bucket= and ?account= filter
-//	DELETE /_raya/admin/v1/keys/{id}     revoke a key; 204 (the root key cannot be revoked)
+//	GET    /_raya/admin/v1/keys          keys without secrets; ?bucket= and ?account= filter,
+//	                                     ?unusedFor=30d keeps keys unused (or, never used,
+//	                                     created) for at least that long
+//	PATCH  /_raya/admin/v1/keys/{id}     disable, enable or relabel a key (UpdateKeyRequest); 200
+//	DELETE /_raya/admin/v1/keys/{id}     revoke a key; 204
+//	POST   /_raya/admin/v1/keys/{id}/rotate  issue a new pair for the same bucket, account and
+//	                                     label; the old key expires after the grace period
+//	                                     (RotateKeyRequest); 201 with RotateKeyResponse
+//	POST   /_raya/admin/v1/reseal        re-seal every stored secret with the primary master
+//	                                     key (see package sealed); 200 with sealed.ResealResult
+//
+// The root key is configuration, not API state: revoking, disabling,
+// relabelling or rotating it answers 400 InvalidRequest.
 //
 // Errors are JSON objects {"error":{"code":"NotFound","message":"..."}} with
 // the matching HTTP status.
@@ -16,7 +28,9 @@
 // The handler does not authenticate. The S3 handler mounts it at PathPrefix
 // (without stripping the prefix) after verifying the request's SigV4
 // signature and checking that the caller holds the root key, and passes the
-// caller's access key ID with WithCaller; every change is logged with it. A
+// caller's access key ID with WithCaller; every change is logged (at Info,
+// message "admin: <action>") with who (caller, remoteAddr), what (action and
+// the changed key, account or counts; never a secret) and when (at). A
 // request whose context carries no caller is refused with 403, so a handler
 // mounted by mistake without authentication fails closed.
 //
@@ -29,7 +43,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/cloudraya/raya/gateway/meta"
 )
 
 // PathPrefix is where the S3 handler mounts the admin handler. Paths reach
@@ -46,6 +65,9 @@ const (
 	CodeAccessDenied     = "AccessDenied"
 	CodeMethodNotAllowed = "MethodNotAllowed"
 	CodeInternalError    = "InternalError"
+	CodeAlreadyExists    = "AlreadyExists"
+	// CodeNotSealed: a reseal was asked of a gateway without a master key.
+	CodeNotSealed = "NotSealed"
 )
 
 // Error is an admin API error: what the handler renders as JSON and what the
@@ -86,6 +108,86 @@ type CreateKeyRequest struct {
 	Label     string     `json:"label,omitempty"`
 	Account   string     `json:"account,omitempty"`
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// CreateAccountRequest is the body of POST /_raya/admin/v1/accounts.
+type CreateAccountRequest struct {
+	DisplayName string `json:"displayName"`
+}
+
+// UpdateKeyRequest is the body of PATCH /_raya/admin/v1/keys/{id}: the
+// fields to change; absent fields stay as they are.
+type UpdateKeyRequest struct {
+	// Status is meta.KeyActive (enable) or meta.KeyInactive (disable).
+	Status *string `json:"status,omitempty"`
+	Label  *string `json:"label,omitempty"`
+}
+
+// DefaultRotateGrace is how long a rotated key keeps working when a
+// rotation names no grace period.
+const DefaultRotateGrace = 24 * time.Hour
+
+// RotateKeyRequest is the body of POST /_raya/admin/v1/keys/{id}/rotate; an
+// empty body means the defaults.
+type RotateKeyRequest struct {
+	// Grace is how long the old key keeps working, as accepted by
+	// ParseDuration ("24h", "7d", "0"); empty means DefaultRotateGrace.
+	// Zero revokes the old key at once.
+	Grace string `json:"grace,omitempty"`
+	// ExpiresAt optionally sets the new key's expiry.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// RotateKeyResponse answers a rotation: the new key with its secret (the
+// fields of meta.Key), and what became of the old one.
+type RotateKeyResponse struct {
+	meta.Key
+	// Replaces is the old access key ID.
+	Replaces string `json:"replaces"`
+	// OldKeyExpiresAt is when the old key stops working (the time of the
+	// rotation when it was revoked at once).
+	OldKeyExpiresAt time.Time `json:"oldKeyExpiresAt"`
+	// OldKeyRevoked reports that the old key was deleted at once (grace 0).
+	OldKeyRevoked bool `json:"oldKeyRevoked,omitempty"`
+}
+
+// ParseDuration parses a duration as time.ParseDuration does, and also
+// accepts days as a leading "d" component: "30d", "1d12h", "0.5d". Plain
+// "0" is zero.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	num, rest, ok := strings.Cut(s, "d")
+	if !ok || num == "" || strings.ContainsAny(num, "hmsuµn") {
+		return time.ParseDuration(s)
+	}
+	days, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsInf(days, 0) || math.IsNaN(days) || math.Abs(days) > 100*365 {
+		return 0, fmt.Errorf("admin: invalid duration %q", s)
+	}
+	d := time.Duration(days * float64(24*time.Hour))
+	if rest != "" {
+		if strings.HasPrefix(rest, "-") || strings.HasPrefix(rest, "+") {
+			return 0, fmt.Errorf("admin: invalid duration %q", s)
+		}
+		r, err := time.ParseDuration(rest)
+		if err != nil {
+			return 0, fmt.Errorf("admin: invalid duration %q", s)
+		}
+		if days < 0 {
+			r = -r
+		}
+		d += r
+	}
+	return d, nil
+}
+
+// LastActivity is when a key was last used, or created when it never was:
+// what the unused-key report compares.
+func LastActivity(k meta.Key) time.Time {
+	if k.LastUsedAt != nil && k.LastUsedAt.After(k.CreatedAt) {
+		return *k.LastUsedAt
+	}
+	return k.CreatedAt
 }
 
 type callerKey struct{}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cloudraya/raya/gateway/meta"
+	"github.com/cloudraya/raya/gateway/meta/sealed"
 	"github.com/cloudraya/raya/gateway/sigv4"
 )
 
@@ -99,9 +100,84 @@ func (c *Client) ListKeys(ctx context.Context, bucket, account string) ([]meta.K
 	return out, nil
 }
 
-// DeleteKey revokes a key.
+// KeyQuery selects keys in FindKeys; zero fields match everything.
+type KeyQuery struct {
+	Bucket  string
+	Account string
+	// UnusedFor keeps only keys not used for at least this long (never
+	// used keys count from their creation): the unused-key report.
+	UnusedFor time.Duration
+}
+
+// FindKeys returns the keys matching q, without secrets, ordered by access
+// key ID.
+func (c *Client) FindKeys(ctx context.Context, q KeyQuery) ([]meta.Key, error) {
+	v := url.Values{}
+	if q.Bucket != "" {
+		v.Set("bucket", q.Bucket)
+	}
+	if q.Account != "" {
+		v.Set("account", q.Account)
+	}
+	if q.UnusedFor > 0 {
+		v.Set("unusedFor", q.UnusedFor.String())
+	}
+	var out []meta.Key
+	if err := c.do(ctx, http.MethodGet, "/keys", v, nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteKey revokes a key: it stops working at once on this instance and
+// within the key cache's TTL on every other.
 func (c *Client) DeleteKey(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/keys/"+url.PathEscape(id), nil, nil, nil)
+}
+
+// UpdateKey changes a key's status or label and returns the key, without
+// its secret.
+func (c *Client) UpdateKey(ctx context.Context, id string, req UpdateKeyRequest) (*meta.Key, error) {
+	var k meta.Key
+	if err := c.do(ctx, http.MethodPatch, "/keys/"+url.PathEscape(id), nil, req, &k); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// SetKeyStatus disables (meta.KeyInactive) or enables (meta.KeyActive) a
+// key.
+func (c *Client) SetKeyStatus(ctx context.Context, id, status string) (*meta.Key, error) {
+	return c.UpdateKey(ctx, id, UpdateKeyRequest{Status: &status})
+}
+
+// RotateKey issues a new pair replacing key id; the answer holds the new
+// secret, which the API never returns again.
+func (c *Client) RotateKey(ctx context.Context, id string, req RotateKeyRequest) (*RotateKeyResponse, error) {
+	var out RotateKeyResponse
+	if err := c.do(ctx, http.MethodPost, "/keys/"+url.PathEscape(id)+"/rotate", nil, req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CreateAccount creates an account with a new canonical ID.
+func (c *Client) CreateAccount(ctx context.Context, displayName string) (*meta.Account, error) {
+	var a meta.Account
+	if err := c.do(ctx, http.MethodPost, "/accounts", nil, CreateAccountRequest{DisplayName: displayName}, &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// Reseal re-seals every stored secret with the gateway's primary master
+// key (see package sealed).
+func (c *Client) Reseal(ctx context.Context) (*sealed.ResealResult, error) {
+	var out sealed.ResealResult
+	if err := c.do(ctx, http.MethodPost, "/reseal", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // do sends one signed request to apiPrefix+path and decodes a 2xx JSON

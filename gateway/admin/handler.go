@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,9 +10,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cloudraya/raya/gateway/meta"
+	"github.com/cloudraya/raya/gateway/meta/sealed"
 )
 
 // Options configure the admin handler. A nil *Options means defaults.
@@ -32,6 +35,10 @@ type handler struct {
 	log   *slog.Logger
 	now   func() time.Time
 	mux   *http.ServeMux
+	// keyMu orders key changes against a reseal on this instance: changes
+	// hold it shared, a reseal exclusively, so a reseal never writes back
+	// a key this instance revoked meanwhile.
+	keyMu sync.RWMutex
 }
 
 // NewHandler returns the admin API handler over store. It expects full paths
@@ -55,7 +62,8 @@ func NewHandler(store meta.Store, opts *Options) http.Handler {
 			http.MethodGet: h.listBuckets,
 		}},
 		{apiPrefix + "/accounts", map[string]func(http.ResponseWriter, *http.Request) error{
-			http.MethodGet: h.listAccounts,
+			http.MethodGet:  h.listAccounts,
+			http.MethodPost: h.createAccount,
 		}},
 		{apiPrefix + "/keys", map[string]func(http.ResponseWriter, *http.Request) error{
 			http.MethodGet:  h.listKeys,
@@ -63,6 +71,13 @@ func NewHandler(store meta.Store, opts *Options) http.Handler {
 		}},
 		{apiPrefix + "/keys/{id}", map[string]func(http.ResponseWriter, *http.Request) error{
 			http.MethodDelete: h.deleteKey,
+			http.MethodPatch:  h.updateKey,
+		}},
+		{apiPrefix + "/keys/{id}/rotate", map[string]func(http.ResponseWriter, *http.Request) error{
+			http.MethodPost: h.rotateKey,
+		}},
+		{apiPrefix + "/reseal", map[string]func(http.ResponseWriter, *http.Request) error{
+			http.MethodPost: h.reseal,
 		}},
 	}
 	for _, rt := range routes {
@@ -189,12 +204,23 @@ func viewOf(k meta.Key) keyView {
 
 func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	var cutoff time.Time
+	if v := q.Get("unusedFor"); v != "" {
+		d, err := ParseDuration(v)
+		if err != nil || d < 0 {
+			return invalid("unusedFor %q: give a duration such as 720h or 30d", v)
+		}
+		cutoff = h.now().Add(-d)
+	}
 	ks, err := h.store.ListKeys(r.Context(), meta.KeyFilter{Bucket: q.Get("bucket"), Account: q.Get("account")})
 	if err != nil {
 		return fmt.Errorf("listing keys: %w", err)
 	}
 	out := make([]keyView, 0, len(ks))
 	for _, k := range ks {
+		if !cutoff.IsZero() && LastActivity(k).After(cutoff) {
+			continue
+		}
 		out = append(out, viewOf(k))
 	}
 	slices.SortFunc(out, func(a, b keyView) int { return strings.Compare(a.AccessKeyID, b.AccessKeyID) })
@@ -202,17 +228,31 @@ func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *handler) createKey(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	var req CreateKeyRequest
+// decodeBody decodes a JSON request body into v, refusing unknown fields
+// and trailing data. An empty body is allowed when emptyOK.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := dec.Decode(v); err != nil {
+		if emptyOK && err == io.EOF {
+			return nil
+		}
 		return invalid("malformed request body: %v", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return invalid("malformed request body: trailing data after the JSON object")
 	}
+	return nil
+}
+
+func (h *handler) createKey(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	var req CreateKeyRequest
+	if err := decodeBody(w, r, &req, false); err != nil {
+		return err
+	}
+	h.keyMu.RLock()
+	defer h.keyMu.RUnlock()
 	now := h.now().UTC()
 	k := meta.Key{Label: req.Label, Status: meta.KeyActive, CreatedAt: now}
 	switch {
@@ -247,6 +287,18 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request) error {
 		t := req.ExpiresAt.UTC()
 		k.ExpiresAt = &t
 	}
+	if err := h.putNewKey(ctx, &k); err != nil {
+		return err
+	}
+	h.audit(r, "key.create", "accessKeyId", k.AccessKeyID, "bucket", k.Bucket, "account", k.Account,
+		"label", k.Label, "expiresAt", k.ExpiresAt)
+	w.Header().Set("Location", apiPrefix+"/keys/"+k.AccessKeyID)
+	writeJSON(w, http.StatusCreated, k)
+	return nil
+}
+
+// putNewKey gives k a fresh key pair and stores it.
+func (h *handler) putNewKey(ctx context.Context, k *meta.Key) error {
 	// PutKey replaces, so make sure a fresh ID is really unused. With 36^18
 	// possible IDs a collision is only conceivable, never expected.
 	for attempt := 0; ; attempt++ {
@@ -266,29 +318,42 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request) error {
 			return errors.New("could not find an unused access key ID")
 		}
 	}
-	if err := h.store.PutKey(ctx, k); err != nil {
+	if err := h.store.PutKey(ctx, *k); err != nil {
 		return fmt.Errorf("storing key: %w", err)
 	}
-	h.audit(r, "key.create", "accessKeyId", k.AccessKeyID, "bucket", k.Bucket, "account", k.Account,
-		"label", k.Label, "expiresAt", k.ExpiresAt)
-	w.Header().Set("Location", apiPrefix+"/keys/"+k.AccessKeyID)
-	writeJSON(w, http.StatusCreated, k)
 	return nil
 }
 
-func (h *handler) deleteKey(w http.ResponseWriter, r *http.Request) error {
+// changeableKey returns the key named in the path, refusing the root key:
+// the root pair is configuration, not API state.
+func (h *handler) changeableKey(r *http.Request, verb string) (*meta.Key, error) {
 	ctx := r.Context()
 	id := r.PathValue("id")
 	k, err := h.store.GetKey(ctx, id)
 	if errors.Is(err, meta.ErrNotFound) {
-		return notFound("access key %q does not exist", id)
+		return nil, notFound("access key %q does not exist", id)
 	}
 	if err != nil {
-		return fmt.Errorf("getting key: %w", err)
+		return nil, fmt.Errorf("getting key: %w", err)
 	}
 	if k.Root {
-		h.log.WarnContext(ctx, "admin: refused to delete the root key", "caller", CallerFrom(ctx), "accessKeyId", id)
-		return invalid("access key %q is the root key and cannot be deleted", id)
+		h.log.WarnContext(ctx, "admin: refused to "+verb+" the root key", "caller", CallerFrom(ctx), "accessKeyId", id,
+			"at", h.now().UTC(), "remoteAddr", r.RemoteAddr)
+		return nil, invalid("access key %q is the root key and cannot be %s through the admin API: the root pair is configuration (RAYA_ROOT_ACCESS_KEY and RAYA_ROOT_SECRET_KEY); change it there and restart", id, pastTense[verb])
+	}
+	return k, nil
+}
+
+var pastTense = map[string]string{"delete": "deleted", "update": "changed", "rotate": "rotated", "disable": "disabled", "enable": "enabled"}
+
+func (h *handler) deleteKey(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	h.keyMu.RLock()
+	defer h.keyMu.RUnlock()
+	id := r.PathValue("id")
+	k, err := h.changeableKey(r, "delete")
+	if err != nil {
+		return err
 	}
 	if err := h.store.DeleteKey(ctx, id); errors.Is(err, meta.ErrNotFound) {
 		return notFound("access key %q does not exist", id)
@@ -297,6 +362,175 @@ func (h *handler) deleteKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.audit(r, "key.delete", "accessKeyId", id, "bucket", k.Bucket, "account", k.Account, "label", k.Label)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *handler) createAccount(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	var req CreateAccountRequest
+	if err := decodeBody(w, r, &req, false); err != nil {
+		return err
+	}
+	name := strings.TrimSpace(req.DisplayName)
+	if name == "" || len(name) > 128 || strings.ContainsFunc(name, func(c rune) bool { return c < ' ' || c == 0x7f }) {
+		return invalid("displayName must be 1 to 128 printable characters")
+	}
+	as, err := h.store.ListAccounts(ctx)
+	if err != nil {
+		return fmt.Errorf("listing accounts: %w", err)
+	}
+	for _, a := range as {
+		if a.DisplayName == name {
+			return &Error{StatusCode: http.StatusConflict, Code: CodeAlreadyExists,
+				Message: fmt.Sprintf("account %q already exists with ID %s", name, a.ID)}
+		}
+	}
+	id, err := NewAccountID()
+	if err != nil {
+		return err
+	}
+	a := meta.Account{ID: id, DisplayName: name, CreatedAt: h.now().UTC()}
+	if err := h.store.CreateAccount(ctx, a); errors.Is(err, meta.ErrExists) {
+		return &Error{StatusCode: http.StatusConflict, Code: CodeAlreadyExists, Message: "account ID collision; try again"}
+	} else if err != nil {
+		return fmt.Errorf("creating account: %w", err)
+	}
+	h.audit(r, "account.create", "accountId", a.ID, "displayName", a.DisplayName)
+	w.Header().Set("Location", apiPrefix+"/accounts/"+a.ID)
+	writeJSON(w, http.StatusCreated, a)
+	return nil
+}
+
+// updateKey changes a key's status (disable, enable) or label.
+func (h *handler) updateKey(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	var req UpdateKeyRequest
+	if err := decodeBody(w, r, &req, false); err != nil {
+		return err
+	}
+	if req.Status == nil && req.Label == nil {
+		return invalid("nothing to change: give status (active or inactive) or label")
+	}
+	if req.Status != nil && *req.Status != meta.KeyActive && *req.Status != meta.KeyInactive {
+		return invalid("status %q: want %q or %q", *req.Status, meta.KeyActive, meta.KeyInactive)
+	}
+	verb := "update"
+	if req.Status != nil && req.Label == nil {
+		verb = map[string]string{meta.KeyActive: "enable", meta.KeyInactive: "disable"}[*req.Status]
+	}
+	h.keyMu.RLock()
+	defer h.keyMu.RUnlock()
+	k, err := h.changeableKey(r, verb)
+	if err != nil {
+		return err
+	}
+	attrs := []any{"accessKeyId", k.AccessKeyID, "bucket", k.Bucket, "account", k.Account}
+	if req.Status != nil {
+		attrs = append(attrs, "oldStatus", k.Status, "status", *req.Status)
+		k.Status = *req.Status
+	}
+	if req.Label != nil {
+		attrs = append(attrs, "oldLabel", k.Label, "label", *req.Label)
+		k.Label = *req.Label
+	} else {
+		attrs = append(attrs, "label", k.Label)
+	}
+	if err := h.store.PutKey(ctx, *k); err != nil {
+		return fmt.Errorf("storing key: %w", err)
+	}
+	h.audit(r, "key."+verb, attrs...)
+	writeJSON(w, http.StatusOK, viewOf(*k))
+	return nil
+}
+
+// rotateKey issues a new pair for the key's bucket, account and label, and
+// retires the old key after the grace period (at once for zero).
+func (h *handler) rotateKey(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	var req RotateKeyRequest
+	if err := decodeBody(w, r, &req, true); err != nil {
+		return err
+	}
+	grace := DefaultRotateGrace
+	if req.Grace != "" {
+		d, err := ParseDuration(req.Grace)
+		if err != nil || d < 0 {
+			return invalid("grace %q: give a duration such as 24h, 7d or 0", req.Grace)
+		}
+		grace = d
+	}
+	now := h.now().UTC()
+	if req.ExpiresAt != nil && !req.ExpiresAt.After(now) {
+		return invalid("expiresAt %s is not in the future", req.ExpiresAt.Format(time.RFC3339))
+	}
+	h.keyMu.RLock()
+	defer h.keyMu.RUnlock()
+	old, err := h.changeableKey(r, "rotate")
+	if err != nil {
+		return err
+	}
+	if old.Status != meta.KeyActive {
+		return invalid("access key %q is %s: enable it before rotating, or create a new key", old.AccessKeyID, old.Status)
+	}
+	// Issue the new key first: a failure between the two steps leaves both
+	// keys working, never neither.
+	nk := meta.Key{Account: old.Account, Bucket: old.Bucket, Label: old.Label, Status: meta.KeyActive, CreatedAt: now}
+	if req.ExpiresAt != nil {
+		t := req.ExpiresAt.UTC()
+		nk.ExpiresAt = &t
+	}
+	if err := h.putNewKey(ctx, &nk); err != nil {
+		return err
+	}
+	resp := RotateKeyResponse{Key: nk, Replaces: old.AccessKeyID}
+	if grace == 0 {
+		if err := h.store.DeleteKey(ctx, old.AccessKeyID); err != nil && !errors.Is(err, meta.ErrNotFound) {
+			return fmt.Errorf("revoking the old key %s (the new key %s is issued): %w", old.AccessKeyID, nk.AccessKeyID, err)
+		}
+		resp.OldKeyExpiresAt, resp.OldKeyRevoked = now, true
+	} else {
+		// Never extend an earlier expiry.
+		until := now.Add(grace).Truncate(time.Second)
+		if old.ExpiresAt != nil && old.ExpiresAt.Before(until) {
+			until = old.ExpiresAt.UTC()
+		}
+		old.ExpiresAt = &until
+		if err := h.store.PutKey(ctx, *old); err != nil {
+			return fmt.Errorf("retiring the old key %s (the new key %s is issued): %w", old.AccessKeyID, nk.AccessKeyID, err)
+		}
+		resp.OldKeyExpiresAt = until
+	}
+	h.audit(r, "key.rotate", "accessKeyId", nk.AccessKeyID, "replaces", old.AccessKeyID, "bucket", nk.Bucket,
+		"account", nk.Account, "label", nk.Label, "grace", grace.String(), "oldKeyExpiresAt", resp.OldKeyExpiresAt,
+		"oldKeyRevoked", resp.OldKeyRevoked, "expiresAt", nk.ExpiresAt)
+	w.Header().Set("Location", apiPrefix+"/keys/"+nk.AccessKeyID)
+	writeJSON(w, http.StatusCreated, resp)
+	return nil
+}
+
+// reseal re-seals every stored secret with the primary master key.
+func (h *handler) reseal(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	if err := decodeBody(w, r, &struct{}{}, true); err != nil {
+		return err
+	}
+	h.keyMu.Lock()
+	defer h.keyMu.Unlock()
+	res, err := sealed.Reseal(ctx, h.store)
+	if errors.Is(err, sealed.ErrNotSealed) {
+		return &Error{StatusCode: http.StatusConflict, Code: CodeNotSealed,
+			Message: "this gateway stores secrets without a master key; set " + sealed.EnvMasterKey + " and restart before resealing"}
+	}
+	if err != nil {
+		return fmt.Errorf("resealing: %w", err)
+	}
+	failed := make([]string, 0, len(res.Failed))
+	for _, f := range res.Failed {
+		failed = append(failed, f.AccessKeyID)
+	}
+	h.audit(r, "keys.reseal", "primaryKeyId", res.PrimaryKeyID, "total", res.Total, "resealed", res.Resealed,
+		"plaintext", res.Plaintext, "current", res.Current, "failed", failed)
+	writeJSON(w, http.StatusOK, res)
 	return nil
 }
 

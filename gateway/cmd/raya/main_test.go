@@ -40,11 +40,19 @@ type fixture struct {
 	handler http.Handler
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture over wrap(the embedded store) when wrap is
+// not nil.
+func newFixtureWith(t *testing.T, wrap func(meta.Store) meta.Store) *fixture {
 	t.Helper()
+	var s meta.Store
 	s, err := boltstore.Open(filepath.Join(t.TempDir(), "meta.db"), nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if wrap != nil {
+		s = wrap(s)
 	}
 	t.Cleanup(func() { s.Close() })
 	ctx := context.Background()
