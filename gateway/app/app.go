@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cloudraya/raya/backends"
@@ -20,6 +21,8 @@ import (
 	"github.com/cloudraya/raya/gateway/admin"
 	"github.com/cloudraya/raya/gateway/meta"
 	"github.com/cloudraya/raya/gateway/meta/boltstore"
+	"github.com/cloudraya/raya/gateway/meta/keycache"
+	"github.com/cloudraya/raya/gateway/meta/sealed"
 	"github.com/cloudraya/raya/gateway/s3api"
 )
 
@@ -43,7 +46,12 @@ type Config struct {
 	// DataDir, or a Redis URL (redis://, rediss://, redis+sentinel://,
 	// redis+cluster://).
 	MetaURL string
-	Logger  *slog.Logger
+	// KeyCacheTTL bounds how long a key lookup is cached in process: the
+	// bound on revocation across instances (default 2s).
+	KeyCacheTTL time.Duration
+	// BlockPublicAccess refuses public grants deployment-wide.
+	BlockPublicAccess bool
+	Logger            *slog.Logger
 }
 
 // App is a built gateway.
@@ -80,6 +88,15 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	kr, err := masterKeyring(cfg)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	// Secrets are sealed innermost; key lookups are cached outermost, so a
+	// warm cache answers authentication without a store round trip and a
+	// revoked key stops working within the cache's TTL.
+	store = keycache.New(sealed.New(store, kr), &keycache.Options{TTL: cfg.KeyCacheTTL})
 	a := &App{Store: store, backends: map[string]backends.Backend{}}
 	defer func() {
 		if err != nil {
@@ -95,13 +112,14 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	h, err := s3api.New(s3api.Options{
-		Store:          store,
-		Backends:       a.backends,
-		DefaultBackend: LocalBackend,
-		Region:         cfg.Region,
-		Domains:        cfg.Domains,
-		Admin:          admin.NewHandler(store, &admin.Options{Logger: cfg.Logger}),
-		Logger:         cfg.Logger,
+		Store:             store,
+		Backends:          a.backends,
+		DefaultBackend:    LocalBackend,
+		BlockPublicAccess: cfg.BlockPublicAccess,
+		Region:            cfg.Region,
+		Domains:           cfg.Domains,
+		Admin:             admin.NewHandler(store, &admin.Options{Logger: cfg.Logger}),
+		Logger:            cfg.Logger,
 		Ready: func(ctx context.Context) error {
 			_, err := store.GetKey(ctx, a.Root.AccessKeyID)
 			return err
@@ -120,6 +138,37 @@ func openStore(ctx context.Context, cfg Config) (meta.Store, error) {
 		return boltstore.Open(filepath.Join(cfg.DataDir, "meta.db"), nil)
 	}
 	return nil, fmt.Errorf("metadata store %q: only the embedded store is available in this build", cfg.MetaURL)
+}
+
+// masterKeyring loads the master key that seals secret keys at rest:
+// RAYA_MASTER_KEY or RAYA_MASTER_KEY_FILE (with RAYA_MASTER_KEY_PREVIOUS
+// during a rotation). The embedded store, when none is configured, keeps a
+// generated one in DataDir/master.key (mode 0600); a shared store requires
+// one.
+func masterKeyring(cfg Config) (*sealed.Keyring, error) {
+	kr, err := sealed.LoadKeyring()
+	if !errors.Is(err, sealed.ErrNoMasterKey) {
+		return kr, err
+	}
+	if cfg.MetaURL != "" {
+		return nil, errors.New("a shared metadata store needs a master key: set RAYA_MASTER_KEY (generate one with: head -c 32 /dev/urandom | base64) or RAYA_MASTER_KEY_FILE")
+	}
+	path := filepath.Join(cfg.DataDir, "master.key")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		k, gerr := sealed.GenerateKey()
+		if gerr != nil {
+			return nil, gerr
+		}
+		if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		data, err = []byte(k), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sealed.ParseKeyring(strings.TrimSpace(string(data)))
 }
 
 // ensureRoot makes the root account and key exist, from the configured

@@ -30,6 +30,9 @@ type serveFlags struct {
 	logFormat string
 	logLevel  string
 	shutdown  time.Duration
+	meta      string
+	blockPub  bool
+	keyTTL    time.Duration
 }
 
 func envOr(name, def string) string {
@@ -65,6 +68,9 @@ generated on first start and kept in DATA/root.json (mode 0600).`,
 	fl.StringVar(&f.logFormat, "log-format", envOr("RAYA_LOG_FORMAT", "text"), "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", envOr("RAYA_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	fl.DurationVar(&f.shutdown, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for requests in flight")
+	fl.StringVar(&f.meta, "meta", os.Getenv("RAYA_META"), "metadata store: empty for the embedded store in --data, or redis://HOST:PORT/DB, rediss://..., redis+sentinel://..., redis+cluster://... (env RAYA_META)")
+	fl.BoolVar(&f.blockPub, "block-public-access", os.Getenv("RAYA_BLOCK_PUBLIC_ACCESS") == "true", "refuse public grants deployment-wide and ignore existing ones (env RAYA_BLOCK_PUBLIC_ACCESS=true)")
+	fl.DurationVar(&f.keyTTL, "key-cache-ttl", 2*time.Second, "how long key lookups are cached in process: the bound on revocation across instances")
 	return cmd
 }
 
@@ -124,6 +130,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	defer stop()
 	a, err := app.New(ctx, app.Config{
 		DataDir: f.data, Region: f.region, Domains: f.domains, Logger: log,
+		MetaURL: f.meta, BlockPublicAccess: f.blockPub, KeyCacheTTL: f.keyTTL,
 		RootAccessKey: os.Getenv("RAYA_ROOT_ACCESS_KEY"), RootSecretKey: os.Getenv("RAYA_ROOT_SECRET_KEY"),
 	})
 	if err != nil {
