@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end tests need and the machine lacks: the aws cli
-# and boto3 (the Go clients come through the Go module proxy). On Debian as
-# root it installs them with apt; elsewhere it says exactly what to run.
+# Installs what the tests need and the machine lacks: redis-server (the
+# Redis metadata store's tests start real servers and a real cluster), the
+# aws cli and boto3 (the Go clients come through the Go module proxy). On
+# Debian as root it installs them with apt; elsewhere it says what to run.
 set -euo pipefail
 missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v aws >/dev/null 2>&1 || missing+=(awscli)
 python3 -c 'import boto3' >/dev/null 2>&1 || missing+=(python3-boto3)
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -22,6 +22,7 @@ import (
 	"github.com/cloudraya/raya/gateway/meta"
 	"github.com/cloudraya/raya/gateway/meta/boltstore"
 	"github.com/cloudraya/raya/gateway/meta/keycache"
+	"github.com/cloudraya/raya/gateway/meta/redisstore"
 	"github.com/cloudraya/raya/gateway/meta/sealed"
 	"github.com/cloudraya/raya/gateway/s3api"
 )
@@ -61,6 +62,7 @@ type App struct {
 	// Root is the administrator key pair.
 	Root     meta.Key
 	backends map[string]backends.Backend
+	stopSub  context.CancelFunc
 }
 
 // rootFile keeps the generated root pair and account (mode 0600).
@@ -84,20 +86,29 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("app: data folder: %w", err)
 	}
-	store, err := openStore(ctx, cfg)
+	kr, err := masterKeyring(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	kr, err := masterKeyring(cfg)
+	store, err := openStore(ctx, cfg)
 	if err != nil {
-		store.Close()
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	// Secrets are sealed innermost; key lookups are cached outermost, so a
 	// warm cache answers authentication without a store round trip and a
 	// revoked key stops working within the cache's TTL.
-	store = keycache.New(sealed.New(store, kr), &keycache.Options{TTL: cfg.KeyCacheTTL})
-	a := &App{Store: store, backends: map[string]backends.Backend{}}
+	copts := &keycache.Options{TTL: cfg.KeyCacheTTL}
+	subCtx, stopSub := context.WithCancel(context.WithoutCancel(ctx))
+	var ping func(context.Context) error
+	if rs, ok := store.(*redisstore.Store); ok {
+		// Instances tell each other which keys changed, so a revocation
+		// usually applies everywhere at once; the TTL bounds it otherwise.
+		copts.Invalidations = rs.SubscribeChanges(subCtx)
+		copts.Publish = rs.PublishChange
+		ping = rs.Ping
+	}
+	store = keycache.New(sealed.New(store, kr), copts)
+	a := &App{Store: store, backends: map[string]backends.Backend{}, stopSub: stopSub}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -121,6 +132,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		Admin:             admin.NewHandler(store, &admin.Options{Logger: cfg.Logger}),
 		Logger:            cfg.Logger,
 		Ready: func(ctx context.Context) error {
+			if ping != nil {
+				return ping(ctx)
+			}
 			_, err := store.GetKey(ctx, a.Root.AccessKeyID)
 			return err
 		},
@@ -137,7 +151,12 @@ func openStore(ctx context.Context, cfg Config) (meta.Store, error) {
 	if cfg.MetaURL == "" {
 		return boltstore.Open(filepath.Join(cfg.DataDir, "meta.db"), nil)
 	}
-	return nil, fmt.Errorf("metadata store %q: only the embedded store is available in this build", cfg.MetaURL)
+	if !strings.HasPrefix(cfg.MetaURL, "redis") {
+		return nil, fmt.Errorf("metadata store %q: use a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL, or none for the embedded store", cfg.MetaURL)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return redisstore.Open(ctx, cfg.MetaURL, nil)
 }
 
 // masterKeyring loads the master key that seals secret keys at rest:
@@ -231,6 +250,7 @@ func ensureRoot(ctx context.Context, store meta.Store, cfg Config) (meta.Key, er
 
 // Close releases the store and the backends.
 func (a *App) Close() error {
+	a.stopSub()
 	var errs []error
 	for _, b := range a.backends {
 		errs = append(errs, b.Close())
