@@ -1,7 +1,11 @@
-// Package keycache caches access keys in process, so that an authenticated
-// request costs no metadata store round trip on a warm cache. New wraps any
-// meta.Store; only GetKey is cached (found keys and misses), every other
-// method goes straight to the inner store.
+// Package keycache caches access keys and bucket records in process, so that
+// an authenticated request costs no metadata store round trip on a warm
+// cache. New wraps any meta.Store; GetKey and GetBucket are cached (found
+// records and misses), every other method goes straight to the inner store.
+// Bucket records (owner, ACL, CORS, public access block) follow the same
+// bound as keys: changes through the cache apply at once locally and are
+// published as BucketPrefix+name; elsewhere they apply on the message or
+// within TTL.
 //
 // # Revocation bound
 //
@@ -34,6 +38,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -84,6 +89,11 @@ type Cache struct {
 	epoch   uint64                   // bumped by every invalidation
 	calls   map[string]*call         // in-flight loads by ID+epoch
 
+	// Buckets are cached by name under the same TTL (bucketPrefix+name on
+	// the invalidation channel).
+	buckets     map[string]bucketEntry
+	bucketEpoch uint64
+
 	stop     chan struct{}
 	done     chan struct{}
 	closeMux sync.Once
@@ -123,7 +133,7 @@ func New(inner meta.Store, opts *Options) *Cache {
 	}
 	c := &Cache{
 		inner: inner, ttl: o.TTL, negTTL: o.NegativeTTL, max: o.MaxEntries, now: o.Now, publish: o.Publish,
-		entries: map[string]*list.Element{}, lru: list.New(), calls: map[string]*call{},
+		entries: map[string]*list.Element{}, lru: list.New(), calls: map[string]*call{}, buckets: map[string]bucketEntry{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if c.ttl <= 0 {
@@ -183,6 +193,10 @@ func (c *Cache) Len() int {
 func (c *Cache) Invalidate(accessKeyID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if name, ok := strings.CutPrefix(accessKeyID, BucketPrefix); ok {
+		c.invalidateBucketLocked(name)
+		return
+	}
 	c.invalidateLocked(accessKeyID)
 }
 
@@ -203,6 +217,8 @@ func (c *Cache) Purge() {
 	c.stats.Invalidations++
 	clear(c.entries)
 	c.lru.Init()
+	c.bucketEpoch++
+	clear(c.buckets)
 }
 
 // copyKey returns a deep copy, so callers never share the cached record.
@@ -357,6 +373,7 @@ func (c *Cache) DeleteBucket(ctx context.Context, name string) error {
 	// Learn the bucket's keys first: afterwards they are gone.
 	ks, listErr := c.inner.ListKeys(ctx, meta.KeyFilter{Bucket: name})
 	err := c.inner.DeleteBucket(ctx, name)
+	c.bucketChanged(ctx, name)
 	ids := make([]string, 0, len(ks))
 	for _, k := range ks {
 		ids = append(ids, k.AccessKeyID)
@@ -400,11 +417,37 @@ func (c *Cache) ListAccounts(ctx context.Context) ([]meta.Account, error) {
 }
 
 func (c *Cache) CreateBucket(ctx context.Context, b meta.Bucket) error {
-	return c.inner.CreateBucket(ctx, b)
+	err := c.inner.CreateBucket(ctx, b)
+	c.bucketChanged(ctx, b.Name)
+	return err
 }
 
+// GetBucket answers from the cache within the TTL, else from the store.
 func (c *Cache) GetBucket(ctx context.Context, name string) (*meta.Bucket, error) {
-	return c.inner.GetBucket(ctx, name)
+	c.mu.Lock()
+	if e, ok := c.buckets[name]; ok && c.now().Before(e.expires) {
+		c.stats.Hits++
+		c.mu.Unlock()
+		if e.b == nil {
+			return nil, meta.ErrNotFound
+		}
+		return copyBucket(e.b), nil
+	}
+	epoch := c.bucketEpoch
+	c.stats.Misses++
+	c.mu.Unlock()
+	b, err := c.inner.GetBucket(ctx, name)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bucketEpoch == epoch {
+		switch {
+		case err == nil:
+			c.addBucketLocked(name, copyBucket(b), c.ttl)
+		case errors.Is(err, meta.ErrNotFound) && c.negTTL > 0:
+			c.addBucketLocked(name, nil, c.negTTL)
+		}
+	}
+	return b, err
 }
 
 func (c *Cache) ListBuckets(ctx context.Context) ([]meta.Bucket, error) {
@@ -412,6 +455,7 @@ func (c *Cache) ListBuckets(ctx context.Context) ([]meta.Bucket, error) {
 }
 
 func (c *Cache) UpdateBucket(ctx context.Context, b meta.Bucket) error {
+	defer c.bucketChanged(ctx, b.Name)
 	return c.inner.UpdateBucket(ctx, b)
 }
 
@@ -446,4 +490,61 @@ func (c *Cache) ListUploads(ctx context.Context, bucket string) ([]meta.Upload, 
 
 func (c *Cache) DeleteUpload(ctx context.Context, bucket, uploadID string) error {
 	return c.inner.DeleteUpload(ctx, bucket, uploadID)
+}
+
+// BucketPrefix marks a bucket name among the IDs of Options.Invalidations
+// and Options.Publish (access key IDs never contain ':').
+const BucketPrefix = "bucket:"
+
+type bucketEntry struct {
+	b       *meta.Bucket // nil: cached miss
+	expires time.Time
+}
+
+func (c *Cache) invalidateBucketLocked(name string) {
+	c.bucketEpoch++
+	c.stats.Invalidations++
+	delete(c.buckets, name)
+}
+
+func (c *Cache) addBucketLocked(name string, b *meta.Bucket, ttl time.Duration) {
+	if len(c.buckets) >= c.max {
+		clear(c.buckets) // rare: more live buckets than entries allowed
+	}
+	c.buckets[name] = bucketEntry{b: b, expires: c.now().Add(ttl)}
+}
+
+// bucketChanged drops a bucket locally and publishes it.
+func (c *Cache) bucketChanged(ctx context.Context, name string) {
+	c.mu.Lock()
+	c.invalidateBucketLocked(name)
+	c.mu.Unlock()
+	if c.publish != nil {
+		c.publish(ctx, BucketPrefix+name)
+	}
+}
+
+// copyBucket returns a deep copy of a bucket record.
+func copyBucket(b *meta.Bucket) *meta.Bucket {
+	cp := *b
+	if b.ACL != nil {
+		acl := *b.ACL
+		acl.Grants = append([]meta.Grant(nil), b.ACL.Grants...)
+		cp.ACL = &acl
+	}
+	if b.CORS != nil {
+		cp.CORS = make([]meta.CORSRule, len(b.CORS))
+		for i, r := range b.CORS {
+			r.AllowedOrigins = append([]string(nil), r.AllowedOrigins...)
+			r.AllowedMethods = append([]string(nil), r.AllowedMethods...)
+			r.AllowedHeaders = append([]string(nil), r.AllowedHeaders...)
+			r.ExposeHeaders = append([]string(nil), r.ExposeHeaders...)
+			cp.CORS[i] = r
+		}
+	}
+	if b.PublicAccessBlock != nil {
+		p := *b.PublicAccessBlock
+		cp.PublicAccessBlock = &p
+	}
+	return &cp
 }

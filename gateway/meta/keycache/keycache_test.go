@@ -248,7 +248,7 @@ func TestWritesInvalidateAndPublish(t *testing.T) {
 	mu.Unlock()
 	slices.Sort(got)
 	got = slices.Compact(got)
-	if !slices.Equal(got, []string{"RYB1", "RYB2"}) {
+	if !slices.Equal(got, []string{"RYB1", "RYB2", "bucket:photos"}) {
 		t.Errorf("published %v after DeleteBucket", got)
 	}
 }
@@ -515,4 +515,74 @@ func ExampleNew() {
 	st := cache.Stats()
 	fmt.Println("loads:", st.Loads, "hits:", st.Hits)
 	// Output: loads: 1 hits: 2
+}
+
+func TestBucketsCached(t *testing.T) {
+	ctx := context.Background()
+	var published []string
+	inner, err := boltstore.Open(t.TempDir()+"/meta.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	inval := make(chan string, 1)
+	c := keycache.New(inner, &keycache.Options{TTL: time.Minute, Now: func() time.Time { return now }, Invalidations: inval,
+		Publish: func(_ context.Context, id string) { published = append(published, id) }})
+	defer c.Close()
+	if _, err := c.GetBucket(ctx, "photos"); !errors.Is(err, meta.ErrNotFound) {
+		t.Fatalf("missing bucket: %v", err)
+	}
+	// Creating through the cache drops the cached miss.
+	if err := c.CreateBucket(ctx, meta.Bucket{Name: "photos", Owner: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.GetBucket(ctx, "photos")
+	if err != nil || b.Owner != "a" {
+		t.Fatalf("GetBucket: %v %v", b, err)
+	}
+	// A change made elsewhere is seen after the invalidation message...
+	nb := *b
+	nb.ACL = &meta.ACL{Owner: "a", Grants: []meta.Grant{{URI: meta.AllUsers, Permission: meta.PermRead}}}
+	if err := inner.UpdateBucket(ctx, nb); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := c.GetBucket(ctx, "photos"); b.ACL != nil {
+		t.Fatal("cache did not serve the cached record")
+	}
+	inval <- keycache.BucketPrefix + "photos"
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if b, _ := c.GetBucket(ctx, "photos"); b.ACL != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("invalidation not applied")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// ...and a change through the cache is published.
+	nb.ACL = nil
+	if err := c.UpdateBucket(ctx, nb); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := c.GetBucket(ctx, "photos"); b.ACL != nil {
+		t.Error("UpdateBucket through the cache not seen")
+	}
+	if !slices.Contains(published, keycache.BucketPrefix+"photos") {
+		t.Errorf("published %v", published)
+	}
+	// Returned records are copies.
+	b, _ = c.GetBucket(ctx, "photos")
+	b.Owner = "mutated"
+	if b2, _ := c.GetBucket(ctx, "photos"); b2.Owner != "a" {
+		t.Error("cache shares records with callers")
+	}
+	// The TTL bounds staleness without messages.
+	if err := inner.DeleteBucket(ctx, "photos"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := c.GetBucket(ctx, "photos"); !errors.Is(err, meta.ErrNotFound) {
+		t.Errorf("after TTL: %v", err)
+	}
 }
