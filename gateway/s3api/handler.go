@@ -171,6 +171,12 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amz-request-id", id)
 	w.Header().Set("x-amz-id-2", id)
 	w.Header().Set("Server", "Raya")
+	// Go's server sends 100 Continue only when a body is read; an empty
+	// body is never read, and botocore then mistakes the final response of
+	// the next request on the connection for this one's. Answer as S3 does.
+	if r.ContentLength == 0 && strings.EqualFold(r.Header.Get("Expect"), "100-continue") && r.ProtoAtLeast(1, 1) {
+		rw.WriteHeader(http.StatusContinue)
+	}
 	q := &request{w: w, r: r, id: id, started: h.opts.Now(), log: h.log.With("request_id", id)}
 	defer func() {
 		if p := recover(); p != nil {
