@@ -53,7 +53,7 @@ func storeError(err error) error {
 	e := *s3err.ServiceUnavailable
 	e.Message = "The metadata store is unavailable. Please retry."
 	e.RetryAfter = 1
-	return errors.Join(&e, err)
+	return errors.Join(&e, errMetaUnavailable, err)
 }
 
 func (h *Handler) ownerOf(q *request, accountID string) owner {

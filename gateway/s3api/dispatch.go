@@ -116,9 +116,11 @@ func (h *Handler) dispatch(q *request) error {
 		}
 	}
 	if q.has("cors") && q.key == "" {
+		q.op = "BucketCors"
 		return h.bucketCORS(q)
 	}
 	if q.has("publicAccessBlock") && q.key == "" {
+		q.op = "PublicAccessBlock"
 		return h.publicAccessBlock(q)
 	}
 	for _, s := range unsupported {
@@ -128,6 +130,7 @@ func (h *Handler) dispatch(q *request) error {
 	}
 	if q.bucket == "" {
 		if r.Method == http.MethodGet {
+			q.op = "ListBuckets"
 			return h.listBuckets(q)
 		}
 		return s3err.MethodNotAllowed
@@ -143,35 +146,46 @@ func (h *Handler) dispatchBucket(q *request) error {
 	case http.MethodGet:
 		switch {
 		case q.has("location"):
+			q.op = "GetBucketLocation"
 			return h.getBucketLocation(q)
 		case q.has("versioning"):
+			q.op = "GetBucketVersioning"
 			return h.getBucketVersioning(q)
 		case q.has("acl"):
+			q.op = "GetBucketAcl"
 			return h.getBucketACL(q)
 		case q.has("uploads"):
+			q.op = "ListMultipartUploads"
 			return h.listMultipartUploads(q)
 		case q.get("list-type") == "2":
+			q.op = "ListObjectsV2"
 			return h.listObjectsV2(q)
 		default:
+			q.op = "ListObjects"
 			return h.listObjectsV1(q)
 		}
 	case http.MethodHead:
+		q.op = "HeadBucket"
 		return h.headBucket(q)
 	case http.MethodPut:
 		switch {
 		case q.has("acl"):
+			q.op = "PutBucketAcl"
 			return h.putACL(q)
 		case q.has("versioning"):
 			return s3err.NotImplemented.With("Versioning is not supported.")
 		case len(q.query) == 0:
+			q.op = "CreateBucket"
 			return h.createBucket(q)
 		}
 	case http.MethodDelete:
 		if len(q.query) == 0 {
+			q.op = "DeleteBucket"
 			return h.deleteBucket(q)
 		}
 	case http.MethodPost:
 		if q.has("delete") {
+			q.op = "DeleteObjects"
 			return h.deleteObjects(q)
 		}
 	}
@@ -184,38 +198,51 @@ func (h *Handler) dispatchObject(q *request) error {
 	case http.MethodGet:
 		switch {
 		case q.has("acl"):
+			q.op = "GetObjectAcl"
 			return h.getObjectACL(q)
 		case q.has("uploadId"):
+			q.op = "ListParts"
 			return h.listParts(q)
 		default:
+			q.op = "GetObject"
 			return h.getObject(q, false)
 		}
 	case http.MethodHead:
+		q.op = "HeadObject"
 		return h.getObject(q, true)
 	case http.MethodPut:
 		switch {
 		case q.has("acl"):
+			q.op = "PutObjectAcl"
 			return h.putACL(q)
 		case q.has("uploadId") || q.has("partNumber"):
 			if r.Header.Get("X-Amz-Copy-Source") != "" {
+				q.op = "UploadPartCopy"
 				return h.uploadPartCopy(q)
 			}
+			q.op = "UploadPart"
 			return h.uploadPart(q)
 		case r.Header.Get("X-Amz-Copy-Source") != "":
+			q.op = "CopyObject"
 			return h.copyObject(q)
 		default:
+			q.op = "PutObject"
 			return h.putObject(q)
 		}
 	case http.MethodDelete:
 		if q.has("uploadId") {
+			q.op = "AbortMultipartUpload"
 			return h.abortMultipartUpload(q)
 		}
+		q.op = "DeleteObject"
 		return h.deleteObject(q)
 	case http.MethodPost:
 		switch {
 		case q.has("uploads"):
+			q.op = "CreateMultipartUpload"
 			return h.createMultipartUpload(q)
 		case q.has("uploadId"):
+			q.op = "CompleteMultipartUpload"
 			return h.completeMultipartUpload(q)
 		}
 	}

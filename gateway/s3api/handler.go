@@ -42,6 +42,11 @@ type Options struct {
 	BlockPublicAccess bool
 	// Admin, when set, serves /_raya/admin/ for the root key.
 	Admin http.Handler
+	// Metrics, when set, count requests by operation and status.
+	Metrics *Metrics
+	// MetricsHandler, when set, serves /metrics (unauthenticated, like
+	// the health probes).
+	MetricsHandler http.Handler
 	// Ready reports readiness for /readyz (nil: always ready).
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -117,6 +122,7 @@ type request struct {
 	query   map[string][]string
 	auth    *sigv4.Result
 	caller  *meta.Key // nil for anonymous
+	op      string    // the S3 operation, for logs and metrics
 	started time.Time
 	log     *slog.Logger
 }
@@ -178,6 +184,8 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rw.WriteHeader(http.StatusContinue)
 	}
 	q := &request{w: w, r: r, id: id, started: h.opts.Now(), log: h.log.With("request_id", id)}
+	h.opts.Metrics.begin()
+	var err error
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -188,11 +196,13 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 				h.writeError(q, s3err.InternalError)
 			}
 		}
-		q.log.Info("request", "method", r.Method, "bucket", q.bucket, "key", q.key,
+		took := time.Since(q.started)
+		h.opts.Metrics.observe(q.op, sw.status, took, err)
+		q.log.Info("request", "op", q.op, "method", r.Method, "bucket", q.bucket, "key", q.key,
 			"status", sw.status, "bytes", sw.bytes, "remote", r.RemoteAddr,
-			"duration_ms", time.Since(q.started).Milliseconds())
+			"duration_ms", took.Milliseconds())
 	}()
-	if err := h.serve(q); err != nil && !errors.Is(err, errHandled) {
+	if err = h.serve(q); err != nil && !errors.Is(err, errHandled) {
 		h.writeError(q, h.classify(q, err))
 	}
 }
@@ -217,6 +227,11 @@ func (h *Handler) serve(q *request) error {
 		case "/healthz":
 			_, _ = io.WriteString(q.w, "ok\n")
 			return nil
+		case "/metrics":
+			if h.opts.MetricsHandler != nil {
+				h.opts.MetricsHandler.ServeHTTP(q.w, r)
+				return nil
+			}
 		case "/readyz":
 			if h.opts.Ready != nil {
 				if err := h.opts.Ready(r.Context()); err != nil {

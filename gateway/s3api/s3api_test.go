@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/cloudraya/raya/backends"
 	"github.com/cloudraya/raya/backends/fsbackend"
 	"github.com/cloudraya/raya/gateway/meta"
@@ -267,4 +270,24 @@ func TestHealth(t *testing.T) {
 	}
 	_, _ = io.Copy(io.Discard, w.Body)
 	_ = http.StatusOK
+}
+
+func TestMetrics(t *testing.T) {
+	s := newTestServer(t)
+	reg := prometheus.NewRegistry()
+	s.h.opts.Metrics = NewMetrics(reg)
+	s.h.opts.MetricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	s.expect(&s.root, "PUT", "/mbucket", "", nil, 200)
+	s.expect(&s.root, "GET", "/mbucket/missing", "", nil, 404)
+	body := s.expect(nil, "GET", "/metrics", "", nil, 200)
+	for _, want := range []string{
+		`raya_http_requests_total{code="200",operation="CreateBucket"} 1`,
+		`raya_http_requests_total{code="404",operation="GetObject"} 1`,
+		`raya_http_request_duration_seconds_count{operation="GetObject"} 1`,
+		`raya_meta_errors_total 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s:\n%s", want, body)
+		}
+	}
 }
