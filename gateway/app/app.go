@@ -16,8 +16,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/cloudraya/raya/backends"
-	"github.com/cloudraya/raya/backends/fsbackend"
 	"github.com/cloudraya/raya/gateway/admin"
 	"github.com/cloudraya/raya/gateway/meta"
 	"github.com/cloudraya/raya/gateway/meta/boltstore"
@@ -52,7 +55,15 @@ type Config struct {
 	KeyCacheTTL time.Duration
 	// BlockPublicAccess refuses public grants deployment-wide.
 	BlockPublicAccess bool
-	Logger            *slog.Logger
+	// Backends are the storage backends; none means the local disk under
+	// DataDir/objects, named "local". DefaultBackend takes new buckets
+	// whose CreateBucket names none (default: the first).
+	Backends       []BackendConfig
+	DefaultBackend string
+	// BackendMode runs built-in backends in process (default) or as child
+	// plugin processes ("plugin") when their entry names no mode.
+	BackendMode string
+	Logger      *slog.Logger
 }
 
 // App is a built gateway.
@@ -114,18 +125,35 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 			a.Close()
 		}
 	}()
-	fs, err := fsbackend.New(ctx, filepath.Join(cfg.DataDir, "objects"), nil)
-	if err != nil {
-		return nil, fmt.Errorf("app: local backend: %w", err)
+	bcs := cfg.Backends
+	if len(bcs) == 0 {
+		bcs = defaultBackends(cfg)
 	}
-	a.backends[LocalBackend] = fs
+	if err := ValidateBackends(bcs, cfg.DefaultBackend); err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	for _, bc := range bcs {
+		be, err := openBackend(ctx, cfg, bc)
+		if err != nil {
+			return nil, fmt.Errorf("app: backend %q: %w", bc.Name, err)
+		}
+		a.backends[bc.Name] = be
+	}
+	def := cfg.DefaultBackend
+	if def == "" {
+		def = bcs[0].Name
+	}
 	if a.Root, err = ensureRoot(ctx, store, cfg); err != nil {
 		return nil, err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h, err := s3api.New(s3api.Options{
+		Metrics:           s3api.NewMetrics(reg),
+		MetricsHandler:    promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Store:             store,
 		Backends:          a.backends,
-		DefaultBackend:    LocalBackend,
+		DefaultBackend:    def,
 		BlockPublicAccess: cfg.BlockPublicAccess,
 		Region:            cfg.Region,
 		Domains:           cfg.Domains,
@@ -213,24 +241,37 @@ func ensureRoot(ctx context.Context, store meta.Store, cfg Config) (meta.Key, er
 			return meta.Key{}, err
 		}
 	}
+	// A root key already in the store keeps its account: instances that
+	// share a store (or Lambda's fresh /tmp) must not mint new ones.
+	existing, err := store.GetKey(ctx, rf.AccessKeyID)
+	if err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return meta.Key{}, fmt.Errorf("app: root key: %w", err)
+	}
+	if existing != nil && existing.Root {
+		rf.AccountID = existing.Account
+	}
 	if rf.AccountID == "" {
 		if rf.AccountID, err = admin.NewAccountID(); err != nil {
 			return meta.Key{}, err
 		}
 	}
-	if err := store.CreateAccount(ctx, meta.Account{ID: rf.AccountID, DisplayName: "root", CreatedAt: time.Now().UTC()}); err != nil && !errors.Is(err, meta.ErrExists) {
+	if _, err := store.GetAccount(ctx, rf.AccountID); errors.Is(err, meta.ErrNotFound) {
+		err = store.CreateAccount(ctx, meta.Account{ID: rf.AccountID, DisplayName: "root", CreatedAt: time.Now().UTC()})
+		if err != nil && !errors.Is(err, meta.ErrExists) {
+			return meta.Key{}, fmt.Errorf("app: root account: %w", err)
+		}
+	} else if err != nil {
 		return meta.Key{}, fmt.Errorf("app: root account: %w", err)
 	}
-	k, err := store.GetKey(ctx, rf.AccessKeyID)
-	if errors.Is(err, meta.ErrNotFound) || (err == nil && (k.SecretAccessKey != rf.SecretAccessKey || !k.Root)) {
+	k := existing
+	if k == nil || k.SecretAccessKey != rf.SecretAccessKey || !k.Root {
 		k = &meta.Key{
 			AccessKeyID: rf.AccessKeyID, SecretAccessKey: rf.SecretAccessKey, Account: rf.AccountID,
 			Root: true, Label: "root", Status: meta.KeyActive, CreatedAt: time.Now().UTC(),
 		}
-		err = store.PutKey(ctx, *k)
-	}
-	if err != nil {
-		return meta.Key{}, fmt.Errorf("app: root key: %w", err)
+		if err := store.PutKey(ctx, *k); err != nil {
+			return meta.Key{}, fmt.Errorf("app: root key: %w", err)
+		}
 	}
 	if old != "" && old != rf.AccessKeyID {
 		if err := store.DeleteKey(ctx, old); err != nil && !errors.Is(err, meta.ErrNotFound) {

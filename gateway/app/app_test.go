@@ -84,3 +84,30 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// Instances sharing a store with a configured root pair (and no root.json
+// of their own, as on Lambda) reuse the root account.
+func TestConfiguredRootReusesAccount(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := Config{DataDir: dir, Logger: quiet(), RootAccessKey: "SHAREDROOT0000000001", RootSecretKey: "s"}
+	a, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := a.Root.Account
+	a.Close()
+	os.Remove(filepath.Join(dir, "root.json"))
+	b, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.Root.Account != first {
+		t.Errorf("root account changed: %s then %s", first, b.Root.Account)
+	}
+	accts, err := b.Store.ListAccounts(ctx)
+	if err != nil || len(accts) != 1 {
+		t.Errorf("accounts after two starts: %v %v", accts, err)
+	}
+}

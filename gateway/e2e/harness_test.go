@@ -86,10 +86,12 @@ func runMain(m *testing.M) int {
 
 // serverOpts selects how a test server is started.
 type serverOpts struct {
-	TLS     bool   // serve HTTPS with a fresh self-signed certificate
-	Domain  string // --domain for virtual-hosted-style requests
-	DataDir string // reuse a data folder (restart tests); empty means a new temp dir
-	Port    int    // reuse a port; 0 picks a free one
+	TLS     bool     // serve HTTPS with a fresh self-signed certificate
+	Domain  string   // --domain for virtual-hosted-style requests
+	DataDir string   // reuse a data folder (restart tests); empty means a new temp dir
+	Port    int      // reuse a port; 0 picks a free one
+	Args    []string // more flags for raya serve
+	Env     []string // more environment for raya serve
 	certDir string
 }
 
@@ -170,11 +172,13 @@ func startServer(t testing.TB, opts serverOpts) *server {
 	}
 	s.URL = scheme + "://" + s.Addr
 	s.out = &syncBuffer{}
+	args = append(args, opts.Args...)
 	s.cmd = exec.Command(rayaBin, args...)
 	s.cmd.Env = append(os.Environ(),
 		"RAYA_ROOT_ACCESS_KEY="+rootAccessKey,
 		"RAYA_ROOT_SECRET_KEY="+rootSecretKey,
 	)
+	s.cmd.Env = append(s.cmd.Env, opts.Env...)
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
 	if err := s.cmd.Start(); err != nil {

@@ -95,5 +95,6 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 		newAccountCmd(env),
 		newVersionCmd(),
 	)
+	root.AddCommand(newPluginCmd())
 	return root
 }

@@ -33,6 +33,8 @@ type serveFlags struct {
 	meta      string
 	blockPub  bool
 	keyTTL    time.Duration
+	config    string
+	mode      string
 }
 
 func envOr(name, def string) string {
@@ -71,6 +73,8 @@ generated on first start and kept in DATA/root.json (mode 0600).`,
 	fl.StringVar(&f.meta, "meta", os.Getenv("RAYA_META"), "metadata store: empty for the embedded store in --data, or redis://HOST:PORT/DB, rediss://..., redis+sentinel://..., redis+cluster://... (env RAYA_META)")
 	fl.BoolVar(&f.blockPub, "block-public-access", os.Getenv("RAYA_BLOCK_PUBLIC_ACCESS") == "true", "refuse public grants deployment-wide and ignore existing ones (env RAYA_BLOCK_PUBLIC_ACCESS=true)")
 	fl.DurationVar(&f.keyTTL, "key-cache-ttl", 2*time.Second, "how long key lookups are cached in process: the bound on revocation across instances")
+	fl.StringVar(&f.config, "config", os.Getenv("RAYA_CONFIG"), "configuration file (YAML); flags and environment variables override it (env RAYA_CONFIG)")
+	fl.StringVar(&f.mode, "backend-mode", envOr("RAYA_BACKEND_MODE", app.ModeInProcess), "run built-in backends in process (inprocess) or as child plugin processes (plugin) (env RAYA_BACKEND_MODE)")
 	return cmd
 }
 
@@ -105,7 +109,53 @@ func isLoopbackAddr(addr string) bool {
 	return err == nil && isLoopback(host)
 }
 
+// applyFile fills the settings neither a flag nor the environment gave
+// from the configuration file.
+func applyFile(cmd *cobra.Command, f *serveFlags, file *app.File) {
+	set := func(flag, env string) bool { return !cmd.Flags().Changed(flag) && os.Getenv(env) == "" }
+	str := func(dst *string, flag, env, v string) {
+		if v != "" && set(flag, env) {
+			*dst = v
+		}
+	}
+	str(&f.listen, "listen", "RAYA_LISTEN", file.Listen)
+	str(&f.data, "data", "RAYA_DATA", file.Data)
+	str(&f.tlsCert, "tls-cert", "RAYA_TLS_CERT", file.TLSCert)
+	str(&f.tlsKey, "tls-key", "RAYA_TLS_KEY", file.TLSKey)
+	str(&f.region, "region", "RAYA_REGION", file.Region)
+	str(&f.meta, "meta", "RAYA_META", file.Meta)
+	str(&f.logFormat, "log-format", "RAYA_LOG_FORMAT", file.LogFormat)
+	str(&f.logLevel, "log-level", "RAYA_LOG_LEVEL", file.LogLevel)
+	str(&f.mode, "backend-mode", "RAYA_BACKEND_MODE", file.BackendMode)
+	if len(file.Domains) > 0 && set("domain", "RAYA_DOMAIN") {
+		f.domains = file.Domains
+	}
+	if file.AllowHTTP && set("allow-http", "RAYA_ALLOW_HTTP") {
+		f.allowHTTP = true
+	}
+	if file.BlockPublicAccess && set("block-public-access", "RAYA_BLOCK_PUBLIC_ACCESS") {
+		f.blockPub = true
+	}
+	if file.KeyCacheTTL > 0 && !cmd.Flags().Changed("key-cache-ttl") {
+		f.keyTTL = file.KeyCacheTTL
+	}
+}
+
 func runServe(cmd *cobra.Command, f *serveFlags) error {
+	var file app.File
+	if f.config != "" {
+		loaded, err := app.LoadFile(f.config)
+		if err != nil {
+			return err
+		}
+		file = *loaded
+		applyFile(cmd, f, &file)
+	}
+	switch f.mode {
+	case app.ModeInProcess, app.ModePlugin:
+	default:
+		return fmt.Errorf("--backend-mode must be %s or %s, not %q", app.ModeInProcess, app.ModePlugin, f.mode)
+	}
 	log, err := newLogger(f.logFormat, f.logLevel)
 	if err != nil {
 		return err
@@ -131,6 +181,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	a, err := app.New(ctx, app.Config{
 		DataDir: f.data, Region: f.region, Domains: f.domains, Logger: log,
 		MetaURL: f.meta, BlockPublicAccess: f.blockPub, KeyCacheTTL: f.keyTTL,
+		Backends: file.Backends, DefaultBackend: file.DefaultBackend, BackendMode: f.mode,
 		RootAccessKey: os.Getenv("RAYA_ROOT_ACCESS_KEY"), RootSecretKey: os.Getenv("RAYA_ROOT_SECRET_KEY"),
 	})
 	if err != nil {
