@@ -93,6 +93,33 @@ func (h *Handler) requestACL(q *request, owner string) (*meta.ACL, error) {
 	return nil, nil
 }
 
+// newObjectACL returns the ACL a write asks for (nil: private), refused
+// when the public-access guard forbids it.
+func (h *Handler) newObjectACL(q *request, b *meta.Bucket) (*meta.ACL, error) {
+	acl, err := h.requestACL(q, b.Owner)
+	if err != nil {
+		return nil, err
+	}
+	return acl, h.guardPublic(b, acl)
+}
+
+// saveBucket stores a changed bucket record and answers a configuration
+// PUT (200) or DELETE (204).
+func (h *Handler) saveBucket(q *request, b meta.Bucket) error {
+	if err := h.opts.Store.UpdateBucket(q.r.Context(), b); err != nil {
+		if errors.Is(err, meta.ErrNotFound) {
+			return s3err.NoSuchBucket
+		}
+		return storeError(err)
+	}
+	if q.r.Method == http.MethodDelete {
+		q.w.WriteHeader(http.StatusNoContent)
+	} else {
+		q.w.WriteHeader(http.StatusOK)
+	}
+	return nil
+}
+
 // guardPublic refuses a public ACL where the public-access guard is on,
 // deployment-wide or for the bucket.
 func (h *Handler) guardPublic(b *meta.Bucket, acl *meta.ACL) error {
@@ -286,14 +313,7 @@ func (h *Handler) putBucketACL(q *request) error {
 	}
 	nb := *b
 	nb.ACL = acl
-	if err := h.opts.Store.UpdateBucket(q.r.Context(), nb); err != nil {
-		if errors.Is(err, meta.ErrNotFound) {
-			return s3err.NoSuchBucket
-		}
-		return storeError(err)
-	}
-	q.w.WriteHeader(http.StatusOK)
-	return nil
+	return h.saveBucket(q, nb)
 }
 
 func (h *Handler) getObjectACL(q *request) error {
@@ -388,13 +408,5 @@ func (h *Handler) publicAccessBlock(q *request) error {
 	default:
 		return s3err.MethodNotAllowed
 	}
-	if err := h.opts.Store.UpdateBucket(q.r.Context(), nb); err != nil {
-		return storeError(err)
-	}
-	if q.r.Method == http.MethodDelete {
-		q.w.WriteHeader(http.StatusNoContent)
-	} else {
-		q.w.WriteHeader(http.StatusOK)
-	}
-	return nil
+	return h.saveBucket(q, nb)
 }

@@ -66,15 +66,7 @@ func (h *Handler) bucketCORS(q *request) error {
 	default:
 		return s3err.MethodNotAllowed
 	}
-	if err := h.opts.Store.UpdateBucket(q.r.Context(), nb); err != nil {
-		return storeError(err)
-	}
-	if q.r.Method == http.MethodDelete {
-		q.w.WriteHeader(http.StatusNoContent)
-	} else {
-		q.w.WriteHeader(http.StatusOK)
-	}
-	return nil
+	return h.saveBucket(q, nb)
 }
 
 func validateCORS(in corsConfiguration) ([]meta.CORSRule, error) {

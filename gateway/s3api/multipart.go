@@ -45,11 +45,8 @@ func (h *Handler) createMultipartUpload(q *request) error {
 		}
 		ctype = v
 	}
-	acl, err := h.requestACL(q, b.Owner)
+	acl, err := h.newObjectACL(q, b)
 	if err != nil {
-		return err
-	}
-	if err := h.guardPublic(b, acl); err != nil {
 		return err
 	}
 	ctx := q.r.Context()

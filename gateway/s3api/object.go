@@ -173,11 +173,8 @@ func (h *Handler) putObject(q *request) error {
 	if err != nil {
 		return err
 	}
-	acl, err := h.requestACL(q, b.Owner)
+	acl, err := h.newObjectACL(q, b)
 	if err != nil {
-		return err
-	}
-	if err := h.guardPublic(b, acl); err != nil {
 		return err
 	}
 	in, err := q.bodyIngest(objects.MaxPutSize)
@@ -285,10 +282,10 @@ func (h *Handler) getObject(q *request, head bool) error {
 	cond := objects.ReadConditions(q.r.Header, "")
 	rng := objects.ParseRange(q.r.Header.Get("Range"))
 	partNumber := 0
-	if v := q.get("partNumber"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > objects.MaxParts {
-			return s3err.InvalidArgument.With("Part number must be an integer between 1 and 10000, inclusive")
+	if q.get("partNumber") != "" {
+		n, err := partNumberOf(q)
+		if err != nil {
+			return err
 		}
 		if rng != nil {
 			return s3err.InvalidRequest.With("Cannot specify both Range header and partNumber query parameter")
@@ -568,11 +565,8 @@ func (h *Handler) copyObject(q *request) error {
 	if err != nil {
 		return err
 	}
-	acl, err := h.requestACL(q, b.Owner)
+	acl, err := h.newObjectACL(q, b)
 	if err != nil {
-		return err
-	}
-	if err := h.guardPublic(b, acl); err != nil {
 		return err
 	}
 	if e := objects.ValidateKey(q.key); e != nil {

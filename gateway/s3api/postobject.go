@@ -263,11 +263,8 @@ func (h *Handler) postObject(q *request) error {
 	}
 	aclReq := &request{r: &http.Request{Header: hdr}, w: q.w}
 	aclReq.r = aclReq.r.WithContext(q.r.Context())
-	acl, err := h.requestACL(aclReq, b.Owner)
+	acl, err := h.newObjectACL(aclReq, b)
 	if err != nil {
-		return err
-	}
-	if err := h.guardPublic(b, acl); err != nil {
 		return err
 	}
 	guard := &lengthGuard{r: file, max: maxLen}
