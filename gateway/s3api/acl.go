@@ -170,14 +170,11 @@ func (h *Handler) objectAllows(q *request, b *meta.Bucket, key string, info *bac
 }
 
 // applyObjectACL binds acl to a newly written object, after the object
-// exists (permit last). Without an ACL the object is private; a record of an
-// earlier object is removed, though binding to the object's identity already
-// keeps it from applying.
+// exists (permit last). A private write costs no store round trip: a record
+// left from an earlier object under the key is bound to that object's ETag
+// and modification time and never applies to this one.
 func (h *Handler) applyObjectACL(ctx context.Context, bucket, key string, info *backends.ObjectInfo, acl *meta.ACL) error {
 	if acl == nil || authz.IsPrivate(acl) {
-		if err := h.opts.Store.DeleteObjectACL(ctx, bucket, key); err != nil {
-			h.log.Warn("stale object ACL not removed (it no longer applies)", "bucket", bucket, "key", key, "err", err)
-		}
 		return nil
 	}
 	err := h.opts.Store.PutObjectACL(ctx, bucket, key, meta.ObjectACL{ETag: info.ETag, LastModified: info.LastModified, ACL: *acl})
@@ -185,6 +182,18 @@ func (h *Handler) applyObjectACL(ctx context.Context, bucket, key string, info *
 		return storeError(err)
 	}
 	return nil
+}
+
+// setObjectACL replaces the ACL of an existing object (PutObjectAcl): a
+// private ACL removes the record, which is bound to this very object.
+func (h *Handler) setObjectACL(ctx context.Context, bucket, key string, info *backends.ObjectInfo, acl *meta.ACL) error {
+	if acl == nil || authz.IsPrivate(acl) {
+		if err := h.opts.Store.DeleteObjectACL(ctx, bucket, key); err != nil {
+			return storeError(err)
+		}
+		return nil
+	}
+	return h.applyObjectACL(ctx, bucket, key, info, acl)
 }
 
 type aclGrantee struct {
@@ -358,7 +367,7 @@ func (h *Handler) putObjectACL(q *request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.applyObjectACL(ctx, b.Name, q.key, info, acl); err != nil {
+	if err := h.setObjectACL(ctx, b.Name, q.key, info, acl); err != nil {
 		return err
 	}
 	q.w.WriteHeader(http.StatusOK)
