@@ -424,18 +424,28 @@ func (h *handler) updateKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	attrs := []any{"accessKeyId", k.AccessKeyID, "bucket", k.Bucket, "account", k.Account}
-	if req.Status != nil {
-		attrs = append(attrs, "oldStatus", k.Status, "status", *req.Status)
-		k.Status = *req.Status
+	var attrs []any
+	// Read-modify-write in the store, atomically: a change made meanwhile
+	// by another instance (a revocation, say) is never written back over.
+	err = h.store.UpdateKey(ctx, k.AccessKeyID, func(cur *meta.Key) error {
+		attrs = []any{"accessKeyId", cur.AccessKeyID, "bucket", cur.Bucket, "account", cur.Account}
+		if req.Status != nil {
+			attrs = append(attrs, "oldStatus", cur.Status, "status", *req.Status)
+			cur.Status = *req.Status
+		}
+		if req.Label != nil {
+			attrs = append(attrs, "oldLabel", cur.Label, "label", *req.Label)
+			cur.Label = *req.Label
+		} else {
+			attrs = append(attrs, "label", cur.Label)
+		}
+		*k = *cur
+		return nil
+	})
+	if errors.Is(err, meta.ErrNotFound) {
+		return notFound("access key %q does not exist", k.AccessKeyID)
 	}
-	if req.Label != nil {
-		attrs = append(attrs, "oldLabel", k.Label, "label", *req.Label)
-		k.Label = *req.Label
-	} else {
-		attrs = append(attrs, "label", k.Label)
-	}
-	if err := h.store.PutKey(ctx, *k); err != nil {
+	if err != nil {
 		return fmt.Errorf("storing key: %w", err)
 	}
 	h.audit(r, "key."+verb, attrs...)
@@ -489,13 +499,17 @@ func (h *handler) rotateKey(w http.ResponseWriter, r *http.Request) error {
 		}
 		resp.OldKeyExpiresAt, resp.OldKeyRevoked = now, true
 	} else {
-		// Never extend an earlier expiry.
-		until := now.Add(grace).Truncate(time.Second)
-		if old.ExpiresAt != nil && old.ExpiresAt.Before(until) {
-			until = old.ExpiresAt.UTC()
-		}
-		old.ExpiresAt = &until
-		if err := h.store.PutKey(ctx, *old); err != nil {
+		var until time.Time
+		err := h.store.UpdateKey(ctx, old.AccessKeyID, func(cur *meta.Key) error {
+			// Never extend an earlier expiry.
+			until = now.Add(grace).Truncate(time.Second)
+			if cur.ExpiresAt != nil && cur.ExpiresAt.Before(until) {
+				until = cur.ExpiresAt.UTC()
+			}
+			cur.ExpiresAt = &until
+			return nil
+		})
+		if err != nil && !errors.Is(err, meta.ErrNotFound) {
 			return fmt.Errorf("retiring the old key %s (the new key %s is issued): %w", old.AccessKeyID, nk.AccessKeyID, err)
 		}
 		resp.OldKeyExpiresAt = until

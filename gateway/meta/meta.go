@@ -15,6 +15,8 @@ import (
 )
 
 var (
+	// ErrImmutable: an update tried to change what identifies a key.
+	ErrImmutable = errors.New("meta: the access key ID, bucket and account of a key cannot change")
 	// ErrNotFound: the record does not exist.
 	ErrNotFound = errors.New("meta: not found")
 	// ErrExists: a record with that identity already exists.
@@ -174,6 +176,11 @@ type Store interface {
 	// ListKeys returns matching keys ordered by access key ID.
 	ListKeys(ctx context.Context, f KeyFilter) ([]Key, error)
 	DeleteKey(ctx context.Context, accessKeyID string) error
+	// UpdateKey changes a key atomically: fn gets the stored record and
+	// edits it in place; its error aborts the change. fn may run more than
+	// once (on a conflicting concurrent write) and must not change the
+	// access key ID, bucket or account. ErrNotFound when absent.
+	UpdateKey(ctx context.Context, accessKeyID string, fn func(*Key) error) error
 	// TouchKey records the key's last use (ErrNotFound when absent),
 	// changing nothing else of the record.
 	TouchKey(ctx context.Context, accessKeyID string, at time.Time) error

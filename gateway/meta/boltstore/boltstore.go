@@ -382,6 +382,24 @@ func (s *Store) DeleteKey(ctx context.Context, accessKeyID string) error {
 	})
 }
 
+// UpdateKey implements meta.Store in one transaction.
+func (s *Store) UpdateKey(ctx context.Context, accessKeyID string, fn func(*meta.Key) error) error {
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		k, err := get[meta.Key](tx, bktKeys, []byte(accessKeyID), "key")
+		if err != nil {
+			return err
+		}
+		id, bucket, account := k.AccessKeyID, k.Bucket, k.Account
+		if err := fn(k); err != nil {
+			return err
+		}
+		if k.AccessKeyID != id || k.Bucket != bucket || k.Account != account {
+			return meta.ErrImmutable
+		}
+		return put(tx.Bucket(bktKeys), []byte(accessKeyID), k)
+	})
+}
+
 // TouchKey implements meta.Store.
 func (s *Store) TouchKey(ctx context.Context, accessKeyID string, at time.Time) error {
 	return s.update(ctx, func(tx *bolt.Tx) error {

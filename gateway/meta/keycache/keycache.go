@@ -347,6 +347,13 @@ func (c *Cache) DeleteKey(ctx context.Context, accessKeyID string) error {
 	return err
 }
 
+// UpdateKey changes through and invalidates the key everywhere.
+func (c *Cache) UpdateKey(ctx context.Context, accessKeyID string, fn func(*meta.Key) error) error {
+	err := c.inner.UpdateKey(ctx, accessKeyID, fn)
+	c.changed(ctx, accessKeyID)
+	return err
+}
+
 // TouchKey records the last use in the inner store and in a cached entry.
 func (c *Cache) TouchKey(ctx context.Context, accessKeyID string, at time.Time) error {
 	err := c.inner.TouchKey(ctx, accessKeyID, at)

@@ -2,6 +2,7 @@ package metatest
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 
@@ -47,6 +48,37 @@ func testAccess(t *testing.T, open opener) {
 			t.Errorf("TouchKey changed other fields: %+v", got)
 		}
 		checkErr(t, "TouchKey missing", s.TouchKey(ctx, "AKNOPE", base), meta.ErrNotFound)
+	})
+
+	t.Run("UpdateKey", func(t *testing.T) {
+		s := open(t)
+		k := key("AKUPDATE", 'a', "photos")
+		k.Label = "web"
+		must(t, "PutKey", s.PutKey(ctx, k))
+		must(t, "UpdateKey", s.UpdateKey(ctx, "AKUPDATE", func(k *meta.Key) error {
+			if k.Label != "web" || k.SecretAccessKey == "" {
+				t.Errorf("UpdateKey got %+v", k)
+			}
+			k.Status = meta.KeyInactive
+			k.Label = "web-old"
+			return nil
+		}))
+		got, err := s.GetKey(ctx, "AKUPDATE")
+		must(t, "GetKey", err)
+		if got.Status != meta.KeyInactive || got.Label != "web-old" || got.SecretAccessKey != k.SecretAccessKey {
+			t.Errorf("after UpdateKey: %+v", got)
+		}
+		// fn's error aborts; identity cannot change; missing keys are reported.
+		boom := errors.New("boom")
+		checkErr(t, "UpdateKey aborted", s.UpdateKey(ctx, "AKUPDATE", func(k *meta.Key) error { k.Label = "x"; return boom }), boom)
+		checkErr(t, "UpdateKey bucket", s.UpdateKey(ctx, "AKUPDATE", func(k *meta.Key) error { k.Bucket = "other"; return nil }), meta.ErrImmutable)
+		if got, _ := s.GetKey(ctx, "AKUPDATE"); got.Label != "web-old" || got.Bucket != "photos" {
+			t.Errorf("an aborted UpdateKey changed the key: %+v", got)
+		}
+		checkErr(t, "UpdateKey missing", s.UpdateKey(ctx, "AKNOPE", func(*meta.Key) error { return nil }), meta.ErrNotFound)
+		if ks, _ := s.ListKeys(ctx, meta.KeyFilter{Bucket: "photos"}); len(ks) != 1 {
+			t.Errorf("bucket index after updates: %v", ks)
+		}
 	})
 
 	t.Run("ObjectACLs", func(t *testing.T) {

@@ -645,7 +645,21 @@ func (s *Store) DeleteKey(ctx context.Context, accessKeyID string) error {
 // LastUsedAt in a WATCHed transaction, so a concurrent PutKey is never
 // overwritten by a stale copy.
 func (s *Store) TouchKey(ctx context.Context, accessKeyID string, at time.Time) error {
-	op := "touch key " + strconv.Quote(accessKeyID)
+	return s.updateKey(ctx, "touch key", accessKeyID, func(k *meta.Key) error {
+		at := at.UTC()
+		k.LastUsedAt = &at
+		return nil
+	})
+}
+
+// UpdateKey implements meta.Store with WATCH/MULTI: fn reruns on a
+// conflicting write.
+func (s *Store) UpdateKey(ctx context.Context, accessKeyID string, fn func(*meta.Key) error) error {
+	return s.updateKey(ctx, "update key", accessKeyID, fn)
+}
+
+func (s *Store) updateKey(ctx context.Context, verb, accessKeyID string, fn func(*meta.Key) error) error {
+	op := verb + " " + strconv.Quote(accessKeyID)
 	rk := s.k.key(accessKeyID)
 	return s.watch(ctx, op, func(tx *redis.Tx) error {
 		old, err := tx.Get(ctx, rk).Bytes()
@@ -659,8 +673,13 @@ func (s *Store) TouchKey(ctx context.Context, accessKeyID string, at time.Time) 
 		if err := json.Unmarshal(old, &k); err != nil {
 			return fmt.Errorf("redisstore: decode key %q: %w", accessKeyID, err)
 		}
-		at := at.UTC()
-		k.LastUsedAt = &at
+		id, bucket, account := k.AccessKeyID, k.Bucket, k.Account
+		if err := fn(&k); err != nil {
+			return err
+		}
+		if k.AccessKeyID != id || k.Bucket != bucket || k.Account != account {
+			return meta.ErrImmutable
+		}
 		v, err := encode("key", k)
 		if err != nil {
 			return err

@@ -139,6 +139,26 @@ func (s *Store) DeleteKey(ctx context.Context, accessKeyID string) error {
 	return s.inner.DeleteKey(ctx, accessKeyID)
 }
 
+// UpdateKey opens the secret for fn and seals it again.
+func (s *Store) UpdateKey(ctx context.Context, accessKeyID string, fn func(*meta.Key) error) error {
+	return s.inner.UpdateKey(ctx, accessKeyID, func(k *meta.Key) error {
+		secret, err := s.kr.Open(k.AccessKeyID, k.SecretAccessKey)
+		if err != nil {
+			return err
+		}
+		k.SecretAccessKey = secret
+		if err := fn(k); err != nil {
+			return err
+		}
+		sealedSecret, err := s.kr.Seal(k.AccessKeyID, k.SecretAccessKey)
+		if err != nil {
+			return err
+		}
+		k.SecretAccessKey = sealedSecret
+		return nil
+	})
+}
+
 func (s *Store) TouchKey(ctx context.Context, accessKeyID string, at time.Time) error {
 	return s.inner.TouchKey(ctx, accessKeyID, at)
 }
@@ -177,6 +197,9 @@ func (s *Store) Close() error { return s.inner.Close() }
 // ErrNotSealed is returned by Reseal for a store chain without a sealing
 // decorator: secrets are stored as they are.
 var ErrNotSealed = errors.New("sealed: the metadata store does not encrypt secrets (no master key configured: set " + EnvMasterKey + ")")
+
+// errUnchanged ends an UpdateKey that has nothing to write.
+var errUnchanged = errors.New("sealed: secret already sealed with the primary key")
 
 // ResealResult reports what Reseal did.
 type ResealResult struct {
@@ -256,31 +279,31 @@ func (s *Store) Reseal(ctx context.Context) (*ResealResult, error) {
 			return res, err
 		}
 		res.Total++
-		// Re-read: the listing may be stale by now.
-		k, err := s.inner.GetKey(ctx, listed.AccessKeyID)
-		if errors.Is(err, meta.ErrNotFound) {
+		// Re-encrypt in place, atomically: a key changed or revoked
+		// meanwhile is never written back over.
+		var kid string
+		current := false
+		err := s.inner.UpdateKey(ctx, listed.AccessKeyID, func(k *meta.Key) error {
+			secret, id, err := s.kr.open(k.AccessKeyID, k.SecretAccessKey)
+			if err != nil {
+				return err
+			}
+			kid, current = id, id == s.kr.PrimaryID()
+			if current {
+				return errUnchanged
+			}
+			k.SecretAccessKey, err = s.kr.Seal(k.AccessKeyID, secret)
+			return err
+		})
+		switch {
+		case errors.Is(err, meta.ErrNotFound):
 			res.Total--
 			continue
-		}
-		if err != nil {
-			fail(listed.AccessKeyID, err)
-			continue
-		}
-		secret, kid, err := s.kr.open(k.AccessKeyID, k.SecretAccessKey)
-		if err != nil {
-			fail(k.AccessKeyID, err)
-			continue
-		}
-		if kid == s.kr.PrimaryID() {
+		case current:
 			res.Current++
 			continue
-		}
-		if k.SecretAccessKey, err = s.kr.Seal(k.AccessKeyID, secret); err != nil {
-			fail(k.AccessKeyID, err)
-			continue
-		}
-		if err := s.inner.PutKey(ctx, *k); err != nil {
-			fail(k.AccessKeyID, err)
+		case err != nil:
+			fail(listed.AccessKeyID, err)
 			continue
 		}
 		res.Resealed++
