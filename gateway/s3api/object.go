@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/cloudraya/raya/backends"
 	"github.com/cloudraya/raya/gateway/authz"
@@ -231,7 +230,6 @@ func (h *Handler) checkWriteConditions(ctx context.Context, be backends.Backend,
 	return nil
 }
 
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // responseOverrides maps response-* query parameters to headers.
 var responseOverrides = map[string]string{
@@ -395,10 +393,11 @@ func (h *Handler) getObject(q *request, head bool) error {
 	if head || body == nil {
 		return nil
 	}
-	buf := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(buf)
-	if _, err := io.CopyBuffer(q.w, io.LimitReader(body, length), *buf); err != nil {
-		q.log.Warn("response body interrupted", "err", err)
+	// The backend's reader yields exactly the selected bytes; copying it
+	// whole lets a reader with WriteTo (a local file: sendfile; a plugin
+	// stream: its chunks) write straight to the connection.
+	if n, err := io.Copy(q.w, body); err != nil || n != length {
+		q.log.Warn("response body interrupted", "err", err, "sent", n, "want", length)
 	}
 	return nil
 }
