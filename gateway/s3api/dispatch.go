@@ -14,7 +14,7 @@ var unsupported = []string{
 	"accelerate", "analytics", "attributes", "encryption", "intelligent-tiering",
 	"inventory", "legal-hold", "lifecycle", "logging", "metrics", "notification",
 	"object-lock", "ownershipControls", "replication", "requestPayment",
-	"restore", "retention", "select", "tagging", "torrent", "website", "versions", "renameObject",
+	"restore", "retention", "select", "tagging", "torrent", "website", "renameObject",
 	"session", "metadataConfiguration", "abac",
 }
 
@@ -154,6 +154,9 @@ func (h *Handler) dispatchBucket(q *request) error {
 		case q.has("acl"):
 			q.op = "GetBucketAcl"
 			return h.getBucketACL(q)
+		case q.has("versions"):
+			q.op = "ListObjectVersions"
+			return h.listObjectVersions(q)
 		case q.has("uploads"):
 			q.op = "ListMultipartUploads"
 			return h.listMultipartUploads(q)

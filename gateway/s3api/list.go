@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"encoding/base64"
+	"encoding/xml"
 	"net/http"
 	"strconv"
 	"strings"
@@ -150,6 +151,68 @@ func (h *Handler) listObjectsV1(q *request) error {
 	}
 	if l.page.IsTruncated {
 		res.NextMarker = l.encode(l.page.NextStartAfter)
+	}
+	return writeXML(q.w, http.StatusOK, res)
+}
+
+type versionItem struct {
+	Key          string `xml:"Key"`
+	VersionID    string `xml:"VersionId"`
+	IsLatest     bool   `xml:"IsLatest"`
+	LastModified string `xml:"LastModified"`
+	ETag         string `xml:"ETag"`
+	Size         int64  `xml:"Size"`
+	StorageClass string `xml:"StorageClass"`
+	Owner        owner  `xml:"Owner"`
+}
+
+type listVersionsResult struct {
+	XMLName             xml.Name       `xml:"ListVersionsResult"`
+	NS                  string         `xml:"xmlns,attr"`
+	Name                string         `xml:"Name"`
+	Prefix              string         `xml:"Prefix"`
+	KeyMarker           string         `xml:"KeyMarker"`
+	VersionIDMarker     string         `xml:"VersionIdMarker"`
+	NextKeyMarker       string         `xml:"NextKeyMarker,omitempty"`
+	NextVersionIDMarker string         `xml:"NextVersionIdMarker,omitempty"`
+	MaxKeys             int            `xml:"MaxKeys"`
+	Delimiter           string         `xml:"Delimiter,omitempty"`
+	IsTruncated         bool           `xml:"IsTruncated"`
+	EncodingType        string         `xml:"EncodingType,omitempty"`
+	Versions            []versionItem  `xml:"Version"`
+	CommonPrefixes      []commonPrefix `xml:"CommonPrefixes"`
+}
+
+// listObjectVersions answers ListObjectVersions for a bucket that never
+// had versioning: every object is its own single, latest version "null".
+// Tools that clean buckets this way (Terraform's force_destroy, s3-tests)
+// work unchanged.
+func (h *Handler) listObjectVersions(q *request) error {
+	marker := q.get("key-marker")
+	l, err := h.list(q, marker, "max-keys")
+	if err != nil {
+		return err
+	}
+	o := h.ownerOf(q, l.bucket.Owner)
+	res := listVersionsResult{
+		NS: s3NS, Name: l.bucket.Name, Prefix: l.encode(l.prefix), KeyMarker: l.encode(marker),
+		VersionIDMarker: q.get("version-id-marker"), MaxKeys: l.maxKeys, Delimiter: l.encode(l.delim),
+		IsTruncated: l.page.IsTruncated,
+	}
+	for _, obj := range l.page.Objects {
+		res.Versions = append(res.Versions, versionItem{
+			Key: l.encode(obj.Key), VersionID: "null", IsLatest: true, LastModified: isoTime(obj.LastModified),
+			ETag: quoteETag(obj.ETag), Size: obj.Size, StorageClass: "STANDARD", Owner: o,
+		})
+	}
+	for _, p := range l.page.CommonPrefixes {
+		res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: l.encode(p)})
+	}
+	if q.get("encoding-type") == "url" {
+		res.EncodingType = "url"
+	}
+	if l.page.IsTruncated {
+		res.NextKeyMarker, res.NextVersionIDMarker = l.encode(l.page.NextStartAfter), "null"
 	}
 	return writeXML(q.w, http.StatusOK, res)
 }

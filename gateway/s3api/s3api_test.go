@@ -291,3 +291,25 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestListObjectVersions(t *testing.T) {
+	s := newTestServer(t)
+	s.expect(&s.root, "PUT", "/versions", "", nil, 200)
+	for _, k := range []string{"a", "b/c", "d"} {
+		s.expect(&s.root, "PUT", "/versions/"+k, "x", nil, 200)
+	}
+	body := s.expect(&s.root, "GET", "/versions?versions&max-keys=2&delimiter=/", "", nil, 200)
+	for _, want := range []string{"<ListVersionsResult", "<Key>a</Key><VersionId>null</VersionId><IsLatest>true</IsLatest>",
+		"<Prefix>b/</Prefix>", "<IsTruncated>true</IsTruncated>", "<NextKeyMarker>b/</NextKeyMarker>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("lacks %s: %s", want, body)
+		}
+	}
+	body = s.expect(&s.root, "GET", "/versions?versions&key-marker=b/&delimiter=/", "", nil, 200)
+	if !strings.Contains(body, "<Key>d</Key>") || strings.Contains(body, "<Key>a</Key>") {
+		t.Errorf("second page: %s", body)
+	}
+	s.expect(&s.root, "DELETE", "/versions/d?versionId=null", "", nil, 204)
+	s.expect(&s.root, "GET", "/versions/d", "", nil, 404)
+	s.expect(&s.root, "DELETE", "/versions/a?versionId=3HL4kqtJlcpXroDTDmJ", "", nil, 501)
+}
