@@ -230,7 +230,6 @@ func (h *Handler) checkWriteConditions(ctx context.Context, be backends.Backend,
 	return nil
 }
 
-
 // responseOverrides maps response-* query parameters to headers.
 var responseOverrides = map[string]string{
 	"response-content-type":        "Content-Type",
