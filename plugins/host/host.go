@@ -359,6 +359,11 @@ func (b *Backend) callErr(ctx, cctx context.Context, inst *instance, err error) 
 		case expiring(cctx):
 			return errCallTimeout
 		}
+		// No context ended it: the connection was closed under the call
+		// because the plugin went away.
+		if b.lost(inst) {
+			return fmt.Errorf("host: the plugin went away during the call (%v): %w", err, backends.ErrUnavailable)
+		}
 		return err
 	}
 	if ctx.Err() == nil && cctx.Err() != nil {
@@ -372,6 +377,13 @@ func (b *Backend) callErr(ctx, cctx context.Context, inst *instance, err error) 
 		b.mu.Unlock()
 	}
 	return err
+}
+
+// lost reports whether inst is no longer the running plugin.
+func (b *Backend) lost(inst *instance) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.inst != inst || inst.client.Exited()
 }
 
 // expiring reports whether ctx's deadline is (all but) reached.
