@@ -258,31 +258,43 @@ func (r *chunkReader) finish() (backends.Metadata, error) {
 	return wire.MetadataFromProto(r.trailer.Metadata), nil
 }
 
-func (s *server) PutObject(stream pb.Backend_PutObjectServer) error {
-	be, err := s.backend()
+// uploadMessage is a message of an upload stream: a header first, then
+// chunks, then a trailer.
+type uploadMessage[H comparable] interface {
+	GetHeader() H
+	GetChunk() []byte
+	GetTrailer() *pb.Trailer
+}
+
+// receiveUpload reads the header of an upload stream and returns a reader
+// of its bytes, whose Finish is the trailer's metadata.
+func receiveUpload[M uploadMessage[H], H comparable](recv func() (M, error), op string) (H, *chunkReader, error) {
+	var none H
+	first, err := recv()
 	if err != nil {
-		return err
-	}
-	first, err := stream.Recv()
-	if err != nil {
-		return err
+		return none, nil, err
 	}
 	h := first.GetHeader()
-	if h == nil {
-		return status.Error(codes.InvalidArgument, "sdk: PutObject stream must start with a header")
+	if h == none {
+		return none, nil, status.Error(codes.InvalidArgument, "sdk: "+op+" stream must start with a header")
 	}
 	r := &chunkReader{next: func() ([]byte, *pb.Trailer, error) {
-		m, err := stream.Recv()
+		m, err := recv()
 		if err != nil {
 			return nil, nil, err
 		}
-		if m.Header != nil {
-			return nil, nil, status.Error(codes.InvalidArgument, "sdk: second header in a PutObject stream")
+		if m.GetHeader() != none {
+			return nil, nil, status.Error(codes.InvalidArgument, "sdk: second header in "+op+" stream")
 		}
-		return m.Chunk, m.Trailer, nil
+		return m.GetChunk(), m.GetTrailer(), nil
 	}}
-	r.take(first.Chunk, first.Trailer)
-	info, err := be.PutObject(stream.Context(), h.Bucket, h.Key, r, &backends.PutOptions{Size: h.Size, Finish: r.finish})
+	r.take(first.GetChunk(), first.GetTrailer())
+	return h, r, nil
+}
+
+// endUpload checks that the backend read the upload to its trailer before
+// reporting success.
+func endUpload(r *chunkReader, err error) error {
 	if err != nil {
 		return wire.ToStatus(err)
 	}
@@ -290,6 +302,22 @@ func (s *server) PutObject(stream pb.Backend_PutObjectServer) error {
 		// The backend committed without reading to the end: refuse to
 		// report success for bytes the host may not have finished.
 		return status.Error(codes.Internal, "sdk: backend returned before the upload stream ended")
+	}
+	return nil
+}
+
+func (s *server) PutObject(stream pb.Backend_PutObjectServer) error {
+	be, err := s.backend()
+	if err != nil {
+		return err
+	}
+	h, r, err := receiveUpload(stream.Recv, "a PutObject")
+	if err != nil {
+		return err
+	}
+	info, err := be.PutObject(stream.Context(), h.Bucket, h.Key, r, &backends.PutOptions{Size: h.Size, Finish: r.finish})
+	if err := endUpload(r, err); err != nil {
+		return err
 	}
 	return stream.SendAndClose(&pb.PutObjectResponse{Info: wire.InfoToProto(info)})
 }
@@ -299,31 +327,13 @@ func (s *server) UploadPart(stream pb.Backend_UploadPartServer) error {
 	if err != nil {
 		return err
 	}
-	first, err := stream.Recv()
+	h, r, err := receiveUpload(stream.Recv, "an UploadPart")
 	if err != nil {
 		return err
 	}
-	h := first.GetHeader()
-	if h == nil {
-		return status.Error(codes.InvalidArgument, "sdk: UploadPart stream must start with a header")
-	}
-	r := &chunkReader{next: func() ([]byte, *pb.Trailer, error) {
-		m, err := stream.Recv()
-		if err != nil {
-			return nil, nil, err
-		}
-		if m.Header != nil {
-			return nil, nil, status.Error(codes.InvalidArgument, "sdk: second header in an UploadPart stream")
-		}
-		return m.Chunk, m.Trailer, nil
-	}}
-	r.take(first.Chunk, first.Trailer)
 	info, err := be.UploadPart(stream.Context(), h.Bucket, h.Key, h.UploadId, int(h.PartNumber), r, &backends.PutOptions{Size: h.Size, Finish: r.finish})
-	if err != nil {
-		return wire.ToStatus(err)
-	}
-	if r.trailer == nil {
-		return status.Error(codes.Internal, "sdk: backend returned before the upload stream ended")
+	if err := endUpload(r, err); err != nil {
+		return err
 	}
 	return stream.SendAndClose(&pb.UploadPartResponse{Info: wire.PartToProto(info)})
 }
