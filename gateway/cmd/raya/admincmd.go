@@ -159,28 +159,16 @@ func newKeyCreateCmd(env *adminEnv) *cobra.Command {
 			if asJSON {
 				return writeJSON(out, keyOutOf(*k))
 			}
-			scope := "bucket " + k.Bucket
-			if k.Bucket == "" {
-				scope = "account-wide"
-			}
-			tw := tabwriter.NewWriter(out, 0, 0, 1, ' ', 0)
-			for _, row := range [][2]string{
+			return printNewSecret(out, [][2]string{
 				{"Access key ID:", k.AccessKeyID},
 				{"Secret access key:", k.SecretAccessKey},
-				{"Scope:", scope},
+				{"Scope:", scopeOf(*k)},
 				{"Account:", k.Account},
 				{"Label:", orDash(k.Label)},
 				{"Status:", k.Status},
 				{"Created:", fmtTime(k.CreatedAt)},
 				{"Expires:", fmtTimePtr(k.ExpiresAt)},
-			} {
-				fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(out, "\nStore the secret access key now: it cannot be shown again.")
-			return err
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -375,22 +363,14 @@ func newKeyRotateCmd(env *adminEnv) *cobra.Command {
 			if res.OldKeyRevoked {
 				old = "revoked"
 			}
-			tw := tabwriter.NewWriter(out, 0, 0, 1, ' ', 0)
-			for _, row := range [][2]string{
+			return printNewSecret(out, [][2]string{
 				{"Access key ID:", res.AccessKeyID},
 				{"Secret access key:", res.SecretAccessKey},
 				{"Replaces:", res.Replaces + " (" + old + ")"},
 				{"Scope:", scopeOf(res.Key)},
 				{"Label:", orDash(res.Label)},
 				{"Expires:", fmtTimePtr(res.ExpiresAt)},
-			} {
-				fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(out, "\nStore the secret access key now: it cannot be shown again.")
-			return err
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -398,6 +378,20 @@ func newKeyRotateCmd(env *adminEnv) *cobra.Command {
 	f.StringVar(&expires, "expires", "", "expiry of the new key: a duration from now (720h, 30d) or an RFC 3339 time")
 	f.BoolVar(&asJSON, "json", false, "print the new key as one JSON object")
 	return cmd
+}
+
+// printNewSecret prints a newly issued pair as aligned rows, with the
+// reminder that the secret is shown only once.
+func printNewSecret(out io.Writer, rows [][2]string) error {
+	tw := tabwriter.NewWriter(out, 0, 0, 1, ' ', 0)
+	for _, row := range rows {
+		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(out, "\nStore the secret access key now: it cannot be shown again.")
+	return err
 }
 
 func scopeOf(k meta.Key) string {
