@@ -35,9 +35,6 @@ func IsOwner(k *meta.Key, b *meta.Bucket) bool {
 	}
 }
 
-// CanAccessBucket reports whether k may use bucket b with the owner's rights.
-func CanAccessBucket(k *meta.Key, b *meta.Bucket) bool { return IsOwner(k, b) }
-
 // CanSeeBucket reports whether ListBuckets shows b to k.
 func CanSeeBucket(k *meta.Key, b *meta.Bucket) bool { return IsOwner(k, b) }
 

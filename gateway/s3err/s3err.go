@@ -7,7 +7,6 @@ package s3err
 
 import (
 	"encoding/xml"
-	"errors"
 	"net/http"
 	"strconv"
 )
@@ -154,15 +153,6 @@ func FromCode(code, msg string) *Error {
 		return e
 	}
 	return e.With(msg)
-}
-
-// As returns err as an *Error, or InternalError when it is not one.
-func As(err error) *Error {
-	var e *Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return InternalError
 }
 
 type xmlError struct {
