@@ -5,6 +5,7 @@
 package objects
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -210,7 +211,7 @@ func (h *HashingReader) Verify(e Expectation, size int64, trailer http.Header) (
 	if size >= 0 && h.n != size {
 		return nil, s3err.IncompleteBody
 	}
-	if e.MD5 != nil && !equalBytes(e.MD5, h.MD5()) {
+	if e.MD5 != nil && !bytes.Equal(e.MD5, h.MD5()) {
 		return nil, s3err.BadDigest
 	}
 	sums := h.Checksums()
@@ -227,16 +228,4 @@ func (h *HashingReader) Verify(e Expectation, size int64, trailer http.Header) (
 		}
 	}
 	return sums, nil
-}
-
-func equalBytes(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
